@@ -1,0 +1,73 @@
+# disparo: one binary, plain make. Two builds side by side:
+#   build/rel/  optimised, what `make run` starts and `make bench` measures
+#   build/san/  AddressSanitizer + UBSan, what `make test` runs
+PKGS    := libevent libcurl sqlite3 jansson libcrypto
+CC      ?= cc
+WARN    := -std=c11 -Wall -Wextra -Wstrict-prototypes -Wwrite-strings -Wshadow \
+           -Wno-unused-parameter -Werror
+DEFS    := -D_GNU_SOURCE
+INCS    := -Isrc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+
+SRC      := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+REL_CFLAGS := -O2 -g $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+
+LISTEN ?= 127.0.0.1:8080
+DATA   ?= ./data
+
+.PHONY: all deps run test unit e2e bench clean fmt
+all: build/rel/disparo
+
+deps:
+	@scripts/deps.sh
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/disparo: $(SRC:%.c=build/rel/%.o)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+build/san/disparo: $(SRC:%.c=build/san/%.o)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/tests/unit/%: build/san/tests/unit/%.o $(LIB_SRC:%.c=build/san/%.o)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+UNIT_BINS := $(UNIT_SRC:%.c=build/san/%)
+
+# `make run`: install what is missing, build, start on the embedded SQLite store.
+run:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory build/rel/disparo
+	./build/rel/disparo serve --listen $(LISTEN) --data $(DATA)
+
+# `make test`: install, build, then every unit and end-to-end test under ASan+UBSan.
+test:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory unit e2e
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+e2e: build/san/disparo
+	@DISPARO_BIN=$(CURDIR)/build/san/disparo python3 tests/e2e/run.py
+
+bench: build/rel/disparo
+	@DISPARO_BIN=$(CURDIR)/build/rel/disparo bench/run.sh
+
+fmt:
+	clang-format -i $(SRC) $(wildcard src/*/*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,1555 @@
+/* The engine: campaign runners, the sender pool and the commit-then-send
+ * pipeline, all on one event loop.
+ *
+ * A campaign runner is a state machine with its own timer. When it fires the
+ * runner checks its rest (pause after N), its work window, then takes the
+ * next message (a due retry first, else the next queued one, prefetched from
+ * the store in small pages so memory stays flat), picks a sender by
+ * round-robin, marks the message `sending` in the open transaction and puts
+ * it on the dispatch list. Once per turn of the loop a low-priority flush
+ * event applies count deltas, commits, and only then calls the senders: a
+ * message is never handed to a gateway before its `sending` mark is on disk.
+ *
+ * Senders are shared: each has a token bucket (no burst, so rate_per_second
+ * is never exceeded in any one-second window), a cap on sends in flight and a
+ * FIFO of campaigns waiting for it, served in order so none starves.
+ *
+ * Store failures on this path are fatal on purpose (crash-only): the process
+ * exits and the next start recovers from the last commit, which is the one
+ * state known to be true. */
+#include "engine/engine.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+#include "engine/timer.h"
+#include "senders/sender.h"
+#include "util/buf.h"
+#include "util/httpc.h"
+#include "util/imap.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+#include "util/tz.h"
+
+#define PREFETCH 256          /* queued messages kept in memory per campaign */
+#define TICK_BATCH 256        /* sends one runner may claim per turn at interval 0 */
+#define DAY_MS (24LL * 3600 * 1000)
+#define TEXT_CAP (256 * 1024) /* a rendered message */
+
+struct camp;
+
+/* One sender instance; replaced on a config change, kept alive until the
+ * sends it started have finished. */
+struct sinst {
+    const struct sender_vtab *vt;
+    sender *inst;
+    int refs; /* sends in flight + 1 while it is the sender's current instance */
+};
+
+struct recip {
+    int64_t phone, at;
+};
+
+struct esender {
+    engine *eng;
+    int64_t id, ws;
+    int active;
+    struct sinst *cur;
+    double rate;
+    int64_t daily_limit;
+    int64_t next_free_us;
+    int in_flight, max_in_flight;
+    int64_t claims;
+    struct camp *wq_head, *wq_tail;
+    dp_timer timer;
+    /* unique recipients in the last 24 h, only for senders with a daily limit */
+    imap recent;        /* phone → last send (ms) */
+    struct recip *fifo; /* sends in time order; entries whose time no longer matches `recent` are stale */
+    size_t f_head, f_len, f_cap;
+};
+
+struct emsg {
+    struct st_message m;
+    struct camp *c;
+    struct esender *s;
+    struct sinst *si;
+    char *text;
+    struct emsg *next;             /* dispatch list */
+    struct emsg *fl_prev, *fl_next; /* the engine's list of sends in flight */
+};
+
+struct camp {
+    engine *eng;
+    int64_t id, ws;
+    char *name;
+    int status;
+    const char *reason; /* static string or NULL */
+    struct camp_spec spec;
+    json_t *spec_json;
+    int64_t start_at, created_at, started_at, finished_at, next_send_at;
+    int64_t sends_since_rest, rest_until;
+    dp_timer timer;
+    size_t rr;
+    int consec[SPEC_MAX_SENDERS];
+    unsigned char removed[SPEC_MAX_SENDERS];
+    /* prefetched queued messages: a ring */
+    struct emsg **q;
+    size_t q_head, q_n, q_cap;
+    int64_t cursor;
+    int exhausted;
+    /* messages waiting for a retry: a min-heap on next_attempt_at */
+    struct emsg **retry;
+    size_t n_retry, cap_retry;
+    int in_flight;
+    int64_t delta[MS__COUNT];
+    int dirty, row_dirty;
+    struct camp *dirty_next;
+    struct esender *waiting_on;
+    struct camp *wq_next;
+    int win_open;
+    int64_t win_change;
+    int win_known;
+    int freed_pending; /* final, to be freed once nothing is in flight */
+};
+
+struct engine {
+    struct event_base *base;
+    store *st;
+    dp_timers *timers;
+    httpc *http;
+    struct sender_hooks hooks;
+    struct sender_env env;
+    imap senders; /* id → struct esender * */
+    imap camps;   /* id → struct camp * */
+    struct event *flush_ev;
+    int flush_armed;
+    struct emsg *pend_head, *pend_tail;
+    struct emsg *flying; /* handed to a sender, no answer yet */
+    struct camp *dirty;
+    dp_rng rng;
+    char cc[8];
+    struct engine_stats stats;
+};
+
+static void camp_tick(struct camp *c, struct esender *granted);
+static void camp_maybe_free(struct camp *c);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+    return timefmt_now_ms();
+}
+
+static void fatal_store(const char *what, const dp_err *e)
+{
+    log_error("store failure, exiting so the next start recovers from the last commit",
+              "op=%s err=\"%s\"", what, e ? e->msg : "");
+    exit(75);
+}
+
+static void schedule_flush(engine *eng)
+{
+    if (!eng->flush_armed) {
+        eng->flush_armed = 1;
+        event_active(eng->flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static void mark_dirty(struct camp *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->dirty_next = c->eng->dirty;
+        c->eng->dirty = c;
+    }
+    schedule_flush(c->eng);
+}
+
+static void count_move(struct camp *c, int from, int to)
+{
+    if (from >= 0)
+        c->delta[from]--;
+    c->delta[to]++;
+    mark_dirty(c);
+}
+
+static struct esender *sender_get(engine *eng, int64_t id)
+{
+    int64_t v;
+    return imap_get(&eng->senders, id, &v) ? (struct esender *)(intptr_t)v : NULL;
+}
+
+static struct camp *camp_get(engine *eng, int64_t id)
+{
+    int64_t v;
+    return imap_get(&eng->camps, id, &v) ? (struct camp *)(intptr_t)v : NULL;
+}
+
+static void arm_wall(struct camp *c, int64_t when_ms)
+{
+    int64_t now = wall_ms();
+    int64_t delay_us = (when_ms - now) * 1000;
+    if (delay_us < 0)
+        delay_us = 0;
+    c->next_send_at = when_ms > now ? when_ms : now;
+    if (timer_arm_in(c->eng->timers, &c->timer, delay_us))
+        fatal_store("timer", NULL);
+}
+
+static void arm_mono(struct camp *c, int64_t due_us)
+{
+    int64_t now = timer_now_us();
+    c->next_send_at = wall_ms() + (due_us > now ? (due_us - now) / 1000 : 0);
+    if (timer_arm_at(c->eng->timers, &c->timer, due_us))
+        fatal_store("timer", NULL);
+}
+
+int engine_event(engine *eng, int64_t campaign_id, const char *type, json_t *detail, dp_err *e)
+{
+    int rc = eng->st->v->event_add(eng->st, campaign_id, wall_ms(), type, detail, e);
+    json_decref(detail);
+    return rc;
+}
+
+static void camp_event(struct camp *c, const char *type, json_t *detail)
+{
+    dp_err e;
+    char *txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    log_info("campaign event", "campaign=%lld type=%s detail=%s", (long long)c->id, type,
+             txt ? txt : "{}");
+    free(txt);
+    if (engine_event(c->eng, c->id, type, detail, &e))
+        fatal_store("event_add", &e);
+    schedule_flush(c->eng);
+}
+
+/* Waiting reasons: shown as state_reason; the long ones are also events. */
+static void camp_set_reason(struct camp *c, const char *reason, int64_t until_ms, int as_event)
+{
+    if (c->reason == reason)
+        return;
+    c->reason = reason;
+    c->row_dirty = 1;
+    mark_dirty(c);
+    if (!reason || !as_event)
+        return;
+    json_t *d = json_pack("{s:s}", "reason", reason);
+    if (until_ms > 0) {
+        char ts[TIMEFMT_LEN];
+        timefmt_ms(until_ms, ts);
+        json_object_set_new(d, "until", json_string(ts));
+    }
+    camp_event(c, "waiting", d);
+}
+
+/* ---- daily limit: unique recipients in a rolling 24 h ----------------- */
+
+static int64_t phone_key(const char *phone)
+{
+    int64_t k = 0;
+    for (const char *p = phone; *p; p++)
+        k = k * 10 + (*p - '0');
+    return k;
+}
+
+static void recent_expire(struct esender *s, int64_t now)
+{
+    while (s->f_len > 0) {
+        struct recip *r = &s->fifo[s->f_head];
+        if (r->at > now - DAY_MS)
+            break;
+        int64_t last;
+        if (imap_get(&s->recent, r->phone, &last) && last == r->at)
+            imap_del(&s->recent, r->phone);
+        s->f_head = (s->f_head + 1) % s->f_cap;
+        s->f_len--;
+    }
+}
+
+/* Whether s may send to phone now; when not, *until is when a slot frees. */
+static int recent_ok(struct esender *s, const char *phone, int64_t now, int64_t *until)
+{
+    recent_expire(s, now);
+    if (imap_get(&s->recent, phone_key(phone), NULL))
+        return 1;
+    if ((int64_t)s->recent.n < s->daily_limit)
+        return 1;
+    /* the oldest live entry frees first */
+    for (size_t i = 0; i < s->f_len; i++) {
+        struct recip *r = &s->fifo[(s->f_head + i) % s->f_cap];
+        int64_t last;
+        if (imap_get(&s->recent, r->phone, &last) && last == r->at) {
+            *until = r->at + DAY_MS;
+            return 0;
+        }
+    }
+    *until = now + 1000;
+    return 0;
+}
+
+static int recent_touch(struct esender *s, int64_t phone, int64_t at)
+{
+    if (s->f_len == s->f_cap) {
+        size_t nc = s->f_cap ? s->f_cap * 2 : 256;
+        struct recip *nf = malloc(nc * sizeof *nf);
+        if (!nf)
+            return DP_ENOMEM;
+        for (size_t i = 0; i < s->f_len; i++)
+            nf[i] = s->fifo[(s->f_head + i) % s->f_cap];
+        free(s->fifo);
+        s->fifo = nf;
+        s->f_head = 0;
+        s->f_cap = nc;
+    }
+    s->fifo[(s->f_head + s->f_len) % s->f_cap] = (struct recip){phone, at};
+    s->f_len++;
+    return imap_put(&s->recent, phone, at);
+}
+
+static int load_recent_cb(void *ud, const char *phone, int64_t at)
+{
+    return recent_touch(ud, phone_key(phone), at);
+}
+
+/* ---- sender pool ------------------------------------------------------ */
+
+static void sinst_unref(struct sinst *si)
+{
+    if (si && --si->refs == 0) {
+        si->vt->destroy(si->inst);
+        free(si);
+    }
+}
+
+static void wq_remove(struct camp *c)
+{
+    struct esender *s = c->waiting_on;
+    if (!s)
+        return;
+    struct camp **pp = &s->wq_head, *prev = NULL;
+    while (*pp && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->wq_next;
+    }
+    if (*pp) {
+        *pp = c->wq_next;
+        if (s->wq_tail == c)
+            s->wq_tail = prev;
+    }
+    c->wq_next = NULL;
+    c->waiting_on = NULL;
+}
+
+static void sender_wake(struct esender *s);
+
+static void on_sender_timer(dp_timer *t, void *ud)
+{
+    sender_wake(ud);
+}
+
+static void sender_arm(struct esender *s)
+{
+    if (s->rate > 0 && s->wq_head && timer_now_us() < s->next_free_us)
+        if (timer_arm_at(s->eng->timers, &s->timer, s->next_free_us))
+            fatal_store("timer", NULL);
+}
+
+/* Hands the sender's free capacity to the campaigns waiting for it, in order. */
+static void sender_wake(struct esender *s)
+{
+    while (s->wq_head) {
+        if (s->max_in_flight && s->in_flight >= s->max_in_flight)
+            return; /* a finishing send wakes us again */
+        if (s->rate > 0 && timer_now_us() < s->next_free_us) {
+            sender_arm(s);
+            return;
+        }
+        struct camp *c = s->wq_head;
+        s->wq_head = c->wq_next;
+        if (!s->wq_head)
+            s->wq_tail = NULL;
+        c->wq_next = NULL;
+        c->waiting_on = NULL;
+        int64_t before = s->claims;
+        camp_tick(c, s);
+        if (s->claims == before && c->waiting_on == s)
+            return; /* it could not use the slot after all; avoid spinning */
+    }
+}
+
+static void sender_enqueue(struct esender *s, struct camp *c)
+{
+    if (c->waiting_on == s)
+        return;
+    wq_remove(c);
+    c->waiting_on = s;
+    c->wq_next = NULL;
+    if (s->wq_tail)
+        s->wq_tail->wq_next = c;
+    else
+        s->wq_head = c;
+    s->wq_tail = c;
+    sender_arm(s);
+}
+
+static void sender_free(struct esender *s)
+{
+    if (!s)
+        return;
+    timer_cancel(s->eng->timers, &s->timer);
+    while (s->wq_head) {
+        struct camp *c = s->wq_head;
+        wq_remove(c);
+    }
+    sinst_unref(s->cur);
+    imap_free(&s->recent);
+    free(s->fifo);
+    free(s);
+}
+
+static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enum receipt_status rs,
+                       const char *code, const char *detail);
+static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text);
+
+/* (Re)builds the pool entry for a sender row; on a config change the old
+ * instance lives on until its sends finish. */
+static int sender_load(engine *eng, const struct st_sender *row, dp_err *e)
+{
+    const struct sender_vtab *vt = sender_find(row->provider);
+    if (!vt)
+        return dp_err_set(e, DP_EINVAL, "sender %lld: unknown provider %s", (long long)row->id,
+                          row->provider);
+    struct esender *s = sender_get(eng, row->id);
+    int fresh = !s;
+    if (fresh) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return dp_err_set(e, DP_ENOMEM, NULL);
+        s->eng = eng;
+        s->id = row->id;
+        timer_init(&s->timer, on_sender_timer, s);
+        imap_init(&s->recent);
+    }
+    struct sinst *si = calloc(1, sizeof *si);
+    int rc = si ? DP_OK : dp_err_set(e, DP_ENOMEM, NULL);
+    if (!rc) {
+        si->vt = vt;
+        si->refs = 1;
+        rc = vt->create(&eng->env, row->id, row->config, &si->inst, e);
+    }
+    if (rc) {
+        free(si);
+        if (fresh)
+            sender_free(s);
+        return rc;
+    }
+    sinst_unref(s->cur);
+    s->cur = si;
+    s->ws = row->ws;
+    s->active = row->active;
+    s->rate = row->rate_per_second;
+    s->daily_limit = row->daily_limit;
+    s->max_in_flight = vt->max_in_flight ? vt->max_in_flight(si->inst) : 0;
+    if (fresh) {
+        if (imap_put(&eng->senders, s->id, (int64_t)(intptr_t)s)) {
+            sender_free(s);
+            return dp_err_set(e, DP_ENOMEM, NULL);
+        }
+        if (s->daily_limit > 0) {
+            rc = eng->st->v->sender_recipients(eng->st, s->id, wall_ms() - DAY_MS, load_recent_cb,
+                                               s, e);
+            if (rc)
+                return rc;
+        }
+    }
+    return DP_OK;
+}
+
+static int load_sender_cb(void *ud, const struct st_sender *row)
+{
+    dp_err e;
+    if (sender_load(ud, row, &e))
+        log_error("sender not loaded", "sender=%lld err=\"%s\"", (long long)row->id, e.msg);
+    return 0;
+}
+
+/* ---- campaign runner: messages --------------------------------------- */
+
+static void emsg_free(struct emsg *em)
+{
+    if (!em)
+        return;
+    st_message_clear(&em->m);
+    free(em->text);
+    free(em);
+}
+
+static int ring_push(struct camp *c, struct emsg *em, int front)
+{
+    if (c->q_n == c->q_cap) {
+        size_t nc = c->q_cap ? c->q_cap * 2 : PREFETCH;
+        struct emsg **nq = malloc(nc * sizeof *nq);
+        if (!nq)
+            return DP_ENOMEM;
+        for (size_t i = 0; i < c->q_n; i++)
+            nq[i] = c->q[(c->q_head + i) % c->q_cap];
+        free(c->q);
+        c->q = nq;
+        c->q_head = 0;
+        c->q_cap = nc;
+    }
+    if (front) {
+        c->q_head = (c->q_head + c->q_cap - 1) % c->q_cap;
+        c->q[c->q_head] = em;
+    } else {
+        c->q[(c->q_head + c->q_n) % c->q_cap] = em;
+    }
+    c->q_n++;
+    return DP_OK;
+}
+
+static struct emsg *ring_pop(struct camp *c)
+{
+    if (c->q_n == 0)
+        return NULL;
+    struct emsg *em = c->q[c->q_head];
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_n--;
+    return em;
+}
+
+static int retry_before(const struct emsg *a, const struct emsg *b)
+{
+    if (a->m.next_attempt_at != b->m.next_attempt_at)
+        return a->m.next_attempt_at < b->m.next_attempt_at;
+    return a->m.id < b->m.id;
+}
+
+static int retry_push(struct camp *c, struct emsg *em)
+{
+    if (c->n_retry == c->cap_retry) {
+        size_t nc = c->cap_retry ? c->cap_retry * 2 : 16;
+        struct emsg **nr = realloc(c->retry, nc * sizeof *nr);
+        if (!nr)
+            return DP_ENOMEM;
+        c->retry = nr;
+        c->cap_retry = nc;
+    }
+    size_t i = c->n_retry++;
+    while (i > 0 && retry_before(em, c->retry[(i - 1) / 2])) {
+        c->retry[i] = c->retry[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    c->retry[i] = em;
+    return DP_OK;
+}
+
+static struct emsg *retry_pop(struct camp *c)
+{
+    struct emsg *top = c->retry[0], *last = c->retry[--c->n_retry];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct emsg *best = last;
+        if (l < c->n_retry && retry_before(c->retry[l], best)) {
+            m = l;
+            best = c->retry[l];
+        }
+        if (r < c->n_retry && retry_before(c->retry[r], best))
+            m = r;
+        if (m == i)
+            break;
+        c->retry[i] = c->retry[m];
+        i = m;
+    }
+    if (c->n_retry)
+        c->retry[i] = last;
+    return top;
+}
+
+struct fetch_ctx {
+    struct camp *c;
+    int64_t now;
+    int rc;
+};
+
+static int fetch_cb(void *ud, const struct st_message *m)
+{
+    struct fetch_ctx *fc = ud;
+    struct emsg *em = calloc(1, sizeof *em);
+    if (!em)
+        return fc->rc = DP_ENOMEM;
+    em->c = fc->c;
+    em->m = *m;
+    /* the row's strings are borrowed: copy them */
+    em->m.phone = strdup(m->phone);
+    em->m.name = m->name ? strdup(m->name) : NULL;
+    em->m.vars = m->vars ? strdup(m->vars) : NULL;
+    em->m.provider_id = m->provider_id ? strdup(m->provider_id) : NULL;
+    em->m.error_code = m->error_code ? strdup(m->error_code) : NULL;
+    em->m.error_detail = m->error_detail ? strdup(m->error_detail) : NULL;
+    fc->c->cursor = m->id;
+    int rc = em->m.next_attempt_at > fc->now ? retry_push(fc->c, em) : ring_push(fc->c, em, 0);
+    if (rc) {
+        emsg_free(em);
+        return fc->rc = rc;
+    }
+    return 0;
+}
+
+/* The next message to send: a retry that is due, else the next queued one. */
+static struct emsg *camp_next(struct camp *c, int64_t now)
+{
+    if (c->n_retry && c->retry[0]->m.next_attempt_at <= now)
+        return retry_pop(c);
+    if (c->q_n == 0 && !c->exhausted) {
+        struct fetch_ctx fc = {c, now, 0};
+        dp_err e;
+        store *st = c->eng->st;
+        size_t before = c->q_n + c->n_retry;
+        if (st->v->message_queued(st, c->id, c->cursor, PREFETCH, fetch_cb, &fc, &e) || fc.rc)
+            fatal_store("message_queued", &e);
+        if (c->q_n + c->n_retry - before < PREFETCH)
+            c->exhausted = 1;
+        if (c->n_retry && c->retry[0]->m.next_attempt_at <= now)
+            return retry_pop(c);
+    }
+    return ring_pop(c);
+}
+
+static int camp_done(const struct camp *c)
+{
+    return c->q_n == 0 && c->exhausted && c->n_retry == 0 && c->in_flight == 0;
+}
+
+static void camp_drop_buffers(struct camp *c)
+{
+    struct emsg *em;
+    while ((em = ring_pop(c)))
+        emsg_free(em);
+    while (c->n_retry)
+        emsg_free(retry_pop(c));
+    c->exhausted = 0;
+    c->cursor = 0;
+}
+
+static void camp_finish(struct camp *c, int status, const char *event)
+{
+    timer_cancel(c->eng->timers, &c->timer);
+    wq_remove(c);
+    c->status = status;
+    c->reason = NULL;
+    c->next_send_at = 0;
+    c->finished_at = wall_ms();
+    c->row_dirty = 1;
+    mark_dirty(c);
+    camp_drop_buffers(c);
+    if (event)
+        camp_event(c, event, NULL);
+    log_info(status == CS_COMPLETED ? "campaign completed" : "campaign cancelled",
+             "campaign=%lld", (long long)c->id);
+    c->freed_pending = 1;
+}
+
+/* ---- campaign runner: sending ----------------------------------------- */
+
+enum { PICK_OK, PICK_QUEUE, PICK_UNTIL, PICK_NONE };
+
+static int camp_pick(struct camp *c, const struct emsg *em, struct esender *granted,
+                     struct esender **out, size_t *slot, int64_t *until)
+{
+    int64_t now_us = timer_now_us(), now = wall_ms();
+    struct esender *wait = NULL;
+    int64_t wait_at = INT64_MAX, daily_until = INT64_MAX;
+    size_t n = c->spec.n_senders;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (c->rr + k) % n;
+        if (c->removed[i])
+            continue;
+        struct esender *s = sender_get(c->eng, c->spec.sender_ids[i]);
+        if (!s || !s->active || !s->cur)
+            continue;
+        int64_t free_ms;
+        if (s->daily_limit > 0 && !recent_ok(s, em->m.phone, now, &free_ms)) {
+            if (free_ms < daily_until)
+                daily_until = free_ms;
+            continue;
+        }
+        int cap_ok = !s->max_in_flight || s->in_flight < s->max_in_flight;
+        int tok_ok = s->rate <= 0 || now_us >= s->next_free_us;
+        int queue_ok = !s->wq_head || s == granted;
+        if (cap_ok && tok_ok && queue_ok) {
+            c->rr = (i + 1) % n;
+            *out = s;
+            *slot = i;
+            return PICK_OK;
+        }
+        int64_t at = cap_ok ? (s->next_free_us > now_us ? s->next_free_us : now_us) : INT64_MAX - 1;
+        if (!wait || at < wait_at) {
+            wait = s;
+            wait_at = at;
+        }
+    }
+    if (wait) {
+        *out = wait;
+        return PICK_QUEUE;
+    }
+    if (daily_until != INT64_MAX) {
+        *until = daily_until;
+        return PICK_UNTIL;
+    }
+    return PICK_NONE;
+}
+
+static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
+{
+    engine *eng = c->eng;
+    dp_err e;
+    int64_t now = wall_ms();
+    /* render: greeting by the hour where the campaign runs */
+    json_t *vars = NULL;
+    if (em->m.vars && tmpl_var_count(c->spec.tmpl) > 0)
+        vars = json_loads(em->m.vars, 0, NULL);
+    dp_buf b;
+    buf_init(&b, TEXT_CAP);
+    struct tmpl_ctx ctx = {
+        .phone = em->m.phone,
+        .name = em->m.name,
+        .vars = vars,
+        .local_hour = tz_local_hour(spec_timezone(&c->spec), now / 1000),
+        .rng = &eng->rng,
+    };
+    int rc = tmpl_render(c->spec.tmpl, &ctx, &b, &e);
+    json_decref(vars);
+    free(em->text);
+    em->text = rc ? strdup("") : buf_steal(&b);
+    buf_free(&b);
+
+    em->m.status = MS_SENDING;
+    em->m.attempts++;
+    em->m.sender_id = s->id;
+    em->m.next_attempt_at = 0;
+    if (eng->st->v->message_update(eng->st, &em->m, &e))
+        fatal_store("message_update", &e);
+    count_move(c, MS_QUEUED, MS_SENDING);
+
+    em->s = s;
+    em->si = s->cur;
+    s->cur->refs++;
+    s->in_flight++;
+    s->claims++;
+    c->in_flight++;
+    if (s->rate > 0) {
+        int64_t now_us = timer_now_us();
+        int64_t base = s->next_free_us > now_us ? s->next_free_us : now_us;
+        s->next_free_us = base + (int64_t)(1e6 / s->rate);
+    }
+    if (s->daily_limit > 0) {
+        if (recent_touch(s, phone_key(em->m.phone), now))
+            fatal_store("recent_touch", NULL);
+        if (eng->st->v->sender_recipient_touch(eng->st, s->id, em->m.phone, now, &e))
+            fatal_store("sender_recipient_touch", &e);
+    }
+    em->next = NULL;
+    if (eng->pend_tail)
+        eng->pend_tail->next = em;
+    else
+        eng->pend_head = em;
+    eng->pend_tail = em;
+    schedule_flush(eng);
+}
+
+static void camp_put_back(struct camp *c, struct emsg *em)
+{
+    if (ring_push(c, em, 1))
+        fatal_store("ring_push", NULL);
+}
+
+static void on_camp_timer(dp_timer *t, void *ud)
+{
+    struct camp *c = ud;
+    if (c->status == CS_SCHEDULED) {
+        c->status = CS_RUNNING;
+        c->started_at = wall_ms();
+        c->row_dirty = 1;
+        mark_dirty(c);
+        camp_event(c, "started", NULL);
+        log_info("campaign started", "campaign=%lld", (long long)c->id);
+    }
+    camp_tick(c, NULL);
+}
+
+/* One step of a running campaign; see the file comment. granted is a sender
+ * that just woke this campaign from its queue, or NULL. */
+static void camp_tick(struct camp *c, struct esender *granted)
+{
+    if (c->status != CS_RUNNING)
+        return;
+    engine *eng = c->eng;
+    int64_t now = wall_ms();
+    if (c->rest_until > now) {
+        camp_set_reason(c, "pause_after_n", c->rest_until, 1);
+        arm_wall(c, c->rest_until);
+        return;
+    }
+    if (c->spec.has_window) {
+        if (!c->win_known || now >= c->win_change) {
+            window_state(&c->spec.window, now, &c->win_open, &c->win_change);
+            c->win_known = 1;
+        }
+        if (!c->win_open) {
+            camp_set_reason(c, "outside_window", c->win_change, 1);
+            arm_wall(c, c->win_change);
+            return;
+        }
+    }
+    int64_t base_us = timer_now_us();
+    for (int budget = TICK_BATCH; budget > 0; budget--) {
+        struct emsg *em = camp_next(c, now);
+        if (!em) {
+            if (camp_done(c)) {
+                camp_finish(c, CS_COMPLETED, "completed");
+                camp_maybe_free(c);
+            } else if (c->n_retry) {
+                camp_set_reason(c, NULL, 0, 0);
+                arm_wall(c, c->retry[0]->m.next_attempt_at);
+            } else {
+                camp_set_reason(c, NULL, 0, 0);
+                c->next_send_at = 0; /* waiting for sends in flight */
+            }
+            return;
+        }
+        struct esender *s = NULL;
+        size_t slot = 0;
+        int64_t until = 0;
+        int pick = camp_pick(c, em, granted, &s, &slot, &until);
+        granted = NULL; /* a grant is good for one send */
+        if (pick != PICK_OK) {
+            camp_put_back(c, em);
+            if (pick == PICK_QUEUE) {
+                camp_set_reason(c, "sender_limit", 0, 0);
+                c->next_send_at = s->next_free_us > timer_now_us()
+                                      ? now + (s->next_free_us - timer_now_us()) / 1000
+                                      : now;
+                sender_enqueue(s, c);
+            } else if (pick == PICK_UNTIL) {
+                camp_set_reason(c, "sender_limit", until, 1);
+                arm_wall(c, until);
+            } else {
+                camp_set_reason(c, "no_sender", 0, 1);
+                c->next_send_at = 0;
+            }
+            return;
+        }
+        camp_set_reason(c, NULL, 0, 0);
+        camp_claim(c, em, s);
+        eng->stats.sent_total++;
+        if (c->spec.pause_after > 0 && ++c->sends_since_rest >= c->spec.pause_after) {
+            c->sends_since_rest = 0;
+            c->rest_until = now + c->spec.pause_for_ms;
+            c->row_dirty = 1;
+            mark_dirty(c);
+            camp_set_reason(c, "pause_after_n", c->rest_until, 1);
+            arm_wall(c, c->rest_until);
+            return;
+        }
+        if (c->spec.pause_after > 0) {
+            c->row_dirty = 1;
+            mark_dirty(c);
+        }
+        int64_t gap_ms = pacing_gap_ms(&c->spec.interval, &eng->rng);
+        if (gap_ms > 0) {
+            /* Pace from when this send was due, not from when the loop got to
+             * it, so small delays do not add up over a long campaign. */
+            int64_t planned = c->timer.due_us && c->timer.due_us <= base_us &&
+                                      base_us - c->timer.due_us < gap_ms * 1000
+                                  ? c->timer.due_us
+                                  : base_us;
+            arm_mono(c, planned + gap_ms * 1000);
+            return;
+        }
+    }
+    arm_mono(c, base_us); /* interval 0: yield to the other campaigns, then go on */
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src && *src ? strdup(src) : NULL;
+}
+
+static void on_send_done(void *ud, const struct send_result *r)
+{
+    struct emsg *em = ud;
+    struct camp *c = em->c;
+    struct esender *s = em->s;
+    engine *eng = c->eng;
+    int64_t now = wall_ms();
+    dp_err e;
+    size_t slot = SIZE_MAX;
+    if (em->fl_prev)
+        em->fl_prev->fl_next = em->fl_next;
+    else if (eng->flying == em)
+        eng->flying = em->fl_next;
+    if (em->fl_next)
+        em->fl_next->fl_prev = em->fl_prev;
+    em->fl_prev = em->fl_next = NULL;
+    for (size_t i = 0; i < c->spec.n_senders; i++)
+        if (c->spec.sender_ids[i] == em->m.sender_id)
+            slot = i;
+
+    int to;
+    int requeue = 0;
+    switch (r->outcome) {
+    case SEND_OK:
+        to = MS_SENT;
+        break;
+    case SEND_TRANSIENT:
+        requeue = em->m.attempts < c->spec.max_attempts;
+        to = requeue ? MS_QUEUED : MS_FAILED;
+        break;
+    case SEND_AMBIGUOUS:
+        requeue = c->spec.resend_unknown && em->m.attempts < c->spec.max_attempts;
+        to = requeue ? MS_QUEUED : MS_UNKNOWN;
+        break;
+    default:
+        to = MS_FAILED;
+        break;
+    }
+    if (to == MS_SENT) {
+        em->m.sent_at = now;
+        set_str(&em->m.provider_id, r->provider_id);
+        set_str(&em->m.error_code, NULL);
+        set_str(&em->m.error_detail, NULL);
+    } else {
+        set_str(&em->m.error_code, r->code[0] ? r->code : "send_failed");
+        set_str(&em->m.error_detail, r->detail);
+        if (to == MS_FAILED)
+            em->m.failed_at = now;
+    }
+    if (requeue)
+        em->m.next_attempt_at =
+            now + pacing_retry_delay_ms(em->m.attempts, r->retry_after_ms, &eng->rng);
+    em->m.status = to;
+    if (eng->st->v->message_update(eng->st, &em->m, &e))
+        fatal_store("message_update", &e);
+    count_move(c, MS_SENDING, to);
+
+    if (slot != SIZE_MAX) {
+        if (r->outcome == SEND_OK) {
+            c->consec[slot] = 0;
+        } else if (r->sender_fault && !c->removed[slot] &&
+                   ++c->consec[slot] >= c->spec.max_sender_failures) {
+            c->removed[slot] = 1;
+            log_warn("sender taken out of a campaign's rotation", "campaign=%lld sender=%lld",
+                     (long long)c->id, (long long)em->m.sender_id);
+            camp_event(c, "sender_removed",
+                       json_pack("{s:I, s:i, s:s}", "sender_id", (json_int_t)em->m.sender_id,
+                                 "failures", c->consec[slot], "last_error", em->m.error_code));
+        }
+    }
+
+    s->in_flight--;
+    c->in_flight--;
+    sinst_unref(em->si);
+    em->si = NULL;
+    if (requeue && c->status == CS_RUNNING) {
+        if (retry_push(c, em))
+            fatal_store("retry_push", NULL);
+    } else {
+        emsg_free(em);
+    }
+    sender_wake(s);
+    if (c->status == CS_RUNNING && camp_done(c))
+        camp_finish(c, CS_COMPLETED, "completed"); /* no need to wait for the next gap */
+    else if (c->status == CS_RUNNING && !timer_armed(&c->timer) && !c->waiting_on)
+        camp_tick(c, NULL);
+    camp_maybe_free(c);
+}
+
+static void camp_free(struct camp *c)
+{
+    timer_cancel(c->eng->timers, &c->timer);
+    wq_remove(c);
+    camp_drop_buffers(c);
+    free(c->q);
+    free(c->retry);
+    spec_clear(&c->spec);
+    json_decref(c->spec_json);
+    free(c->name);
+    free(c);
+}
+
+/* A finished campaign leaves memory once its sends and its row are done. */
+static void camp_maybe_free(struct camp *c)
+{
+    if (!c->freed_pending || c->in_flight > 0 || c->dirty)
+        return;
+    imap_del(&c->eng->camps, c->id);
+    camp_free(c);
+}
+
+/* ---- receipts and inbound --------------------------------------------- */
+
+static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enum receipt_status rs,
+                       const char *code, const char *detail)
+{
+    engine *eng = ud;
+    static const int map[] = {MS_SENT, MS_DELIVERED, MS_READ, MS_FAILED};
+    int64_t cid = 0;
+    int old = 0, changed = 0;
+    dp_err e;
+    int rc = eng->st->v->message_receipt(eng->st, sender_id, provider_id, map[rs], wall_ms(), code,
+                                         detail, &cid, &old, &changed, &e);
+    if (rc == DP_ENOTFOUND) {
+        log_debug("receipt for an unknown message", "sender=%lld provider_id=%s",
+                  (long long)sender_id, provider_id);
+        return;
+    }
+    if (rc)
+        fatal_store("message_receipt", &e);
+    if (!changed)
+        return;
+    struct camp *c = camp_get(eng, cid);
+    if (c) {
+        count_move(c, old, map[rs]);
+        return;
+    }
+    int64_t delta[MS__COUNT] = {0};
+    delta[old]--;
+    delta[map[rs]]++;
+    if (eng->st->v->campaign_counts_add(eng->st, cid, delta, &e))
+        fatal_store("campaign_counts_add", &e);
+    schedule_flush(eng);
+}
+
+static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text)
+{
+    log_info("inbound message", "sender=%lld from=%s len=%zu", (long long)sender_id, from,
+             strlen(text));
+}
+
+/* ---- flush: counts, commit, then dispatch ----------------------------- */
+
+static void camp_to_row(const struct camp *c, struct st_campaign *row)
+{
+    memset(row, 0, sizeof *row);
+    row->id = c->id;
+    row->ws = c->ws;
+    row->name = c->name;
+    row->status = c->status;
+    row->state_reason = (char *)c->reason;
+    row->spec = c->spec_json;
+    row->start_at = c->start_at;
+    row->created_at = c->created_at;
+    row->started_at = c->started_at;
+    row->finished_at = c->finished_at;
+    row->next_send_at = c->next_send_at;
+    row->sends_since_rest = c->sends_since_rest;
+    row->rest_until = c->rest_until;
+}
+
+int engine_flush(engine *eng, dp_err *e)
+{
+    int rc = DP_OK;
+    store *st = eng->st;
+    struct camp *done = NULL;
+    while (eng->dirty) {
+        struct camp *c = eng->dirty;
+        eng->dirty = c->dirty_next;
+        c->dirty = 0;
+        int any = 0;
+        for (int i = 0; i < MS__COUNT; i++)
+            any |= c->delta[i] != 0;
+        if (any && (rc = st->v->campaign_counts_add(st, c->id, c->delta, e)))
+            return rc;
+        memset(c->delta, 0, sizeof c->delta);
+        if (c->row_dirty) {
+            struct st_campaign row;
+            camp_to_row(c, &row);
+            if ((rc = st->v->campaign_update(st, &row, e)))
+                return rc;
+            c->row_dirty = 0;
+        }
+        if (c->freed_pending) {
+            c->dirty_next = done;
+            done = c;
+        }
+    }
+    if (st->v->in_transaction(st)) {
+        if ((rc = st->v->commit(st, e)))
+            return rc;
+        eng->stats.commits++;
+    }
+    while (done) {
+        struct camp *c = done;
+        done = c->dirty_next;
+        c->dirty_next = NULL;
+        camp_maybe_free(c);
+    }
+    /* only now, with `sending` on disk, may the gateways hear of these */
+    struct emsg *em = eng->pend_head;
+    eng->pend_head = eng->pend_tail = NULL;
+    while (em) {
+        struct emsg *next = em->next;
+        em->next = NULL;
+        char key[48];
+        snprintf(key, sizeof key, "c%lld-m%lld", (long long)em->m.campaign_id,
+                 (long long)em->m.id);
+        struct sender_msg sm = {
+            .message_id = em->m.id,
+            .campaign_id = em->m.campaign_id,
+            .to = em->m.phone,
+            .text = em->text,
+            .idempotency_key = key,
+            .attempt = em->m.attempts,
+        };
+        em->fl_prev = NULL;
+        em->fl_next = eng->flying;
+        if (eng->flying)
+            eng->flying->fl_prev = em;
+        eng->flying = em;
+        int src = em->si->vt->send(em->si->inst, &sm, on_send_done, em);
+        if (src) {
+            /* DP_EINVAL: this message cannot be sent as it is (bad text or
+             * number); anything else is the sender's trouble, worth a retry */
+            struct send_result r = {.outcome = src == DP_EINVAL ? SEND_PERMANENT : SEND_TRANSIENT,
+                                    .sender_fault = src != DP_EINVAL};
+            snprintf(r.code, sizeof r.code, "%s", src == DP_EINVAL ? "invalid_message" : "send_error");
+            snprintf(r.detail, sizeof r.detail, "the sender refused to start the request: %s",
+                     dp_strerror(src));
+            on_send_done(em, &r);
+        }
+        em = next;
+    }
+    return DP_OK;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    engine *eng = arg;
+    dp_err e;
+    eng->flush_armed = 0;
+    if (engine_flush(eng, &e))
+        fatal_store("commit", &e);
+}
+
+/* ---- loading and starting campaigns ----------------------------------- */
+
+int engine_campaign_load(engine *eng, const struct st_campaign *row, dp_err *e)
+{
+    int rc = DP_OK;
+    struct camp *c = camp_get(eng, row->id);
+    if (c) {
+        if (c->freed_pending)
+            return dp_err_set(e, DP_ECONFLICT, "campaign %lld is finishing", (long long)row->id);
+        return DP_OK;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    c->eng = eng;
+    c->id = row->id;
+    c->ws = row->ws;
+    c->name = strdup(row->name ? row->name : "");
+    c->status = row->status;
+    c->start_at = row->start_at;
+    c->created_at = row->created_at;
+    c->started_at = row->started_at;
+    c->finished_at = row->finished_at;
+    c->sends_since_rest = row->sends_since_rest;
+    c->rest_until = row->rest_until;
+    timer_init(&c->timer, on_camp_timer, c);
+    if ((rc = spec_parse(row->spec, &c->spec, e)))
+        goto out;
+    c->spec_json = json_incref(row->spec);
+    if ((rc = imap_put(&eng->camps, c->id, (int64_t)(intptr_t)c))) {
+        dp_err_set(e, rc, NULL);
+        goto out;
+    }
+    if (c->status == CS_SCHEDULED)
+        arm_wall(c, c->start_at);
+    else if (c->status == CS_RUNNING)
+        arm_mono(c, timer_now_us());
+out:
+    if (rc)
+        camp_free(c);
+    return rc;
+}
+
+static int recover_cb(void *ud, const struct st_campaign *row)
+{
+    engine *eng = ud;
+    dp_err e;
+    int rc = DP_OK;
+    if (row->status != CS_SCHEDULED && row->status != CS_RUNNING && row->status != CS_PAUSED)
+        return 0;
+    if (row->status != CS_SCHEDULED) {
+        struct camp_spec sp;
+        int resend = 0;
+        if (spec_parse(row->spec, &sp, &e) == DP_OK) {
+            resend = sp.resend_unknown;
+            spec_clear(&sp);
+        }
+        int64_t n = 0;
+        if ((rc = eng->st->v->message_recover(eng->st, row->id, resend, &n, &e)))
+            goto out;
+        if (n > 0) {
+            log_warn("messages in flight at the last stop", "campaign=%lld n=%lld resend=%d",
+                     (long long)row->id, (long long)n, resend);
+            rc = engine_event(eng, row->id, "recovered",
+                              json_pack("{s:I, s:I, s:I}", "in_flight", (json_int_t)n,
+                                        "unknown", (json_int_t)(resend ? 0 : n), "requeued",
+                                        (json_int_t)(resend ? n : 0)),
+                              &e);
+            if (rc)
+                goto out;
+        }
+    }
+    if ((rc = engine_campaign_load(eng, row, &e)))
+        goto out;
+out:
+    if (rc)
+        log_error("campaign not loaded", "campaign=%lld err=\"%s\"", (long long)row->id, e.msg);
+    return 0;
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+int engine_new(struct event_base *base, store *st, const struct engine_opts *o, engine **out,
+               dp_err *e)
+{
+    engine *eng = calloc(1, sizeof *eng);
+    if (!eng)
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    eng->base = base;
+    eng->st = st;
+    snprintf(eng->cc, sizeof eng->cc, "%s", o && o->country_code ? o->country_code : "55");
+    rng_seed_random(&eng->rng);
+    imap_init(&eng->senders);
+    imap_init(&eng->camps);
+    eng->timers = timers_new(base);
+    eng->http = httpc_new(base);
+    /* lowest priority: runs after the turn's I/O and timers, once */
+    eng->flush_ev = event_new(base, -1, 0, on_flush, eng);
+    if (!eng->timers || !eng->http || !eng->flush_ev) {
+        engine_free(eng);
+        return dp_err_set(e, DP_ENOMEM, "cannot set up the event loop");
+    }
+    event_priority_set(eng->flush_ev, 2);
+    eng->hooks = (struct sender_hooks){.ud = eng, .receipt = on_receipt, .inbound = on_inbound};
+    eng->env = (struct sender_env){
+        .base = base, .timers = eng->timers, .http = eng->http, .hooks = &eng->hooks};
+    *out = eng;
+    return DP_OK;
+}
+
+void engine_free(engine *eng)
+{
+    if (!eng)
+        return;
+    /* claimed but never dispatched: they stay `sending` on disk → unknown */
+    struct emsg *em = eng->pend_head;
+    while (em) {
+        struct emsg *next = em->next;
+        sinst_unref(em->si);
+        emsg_free(em);
+        em = next;
+    }
+    /* in flight: each holds a reference on its sender instance, and the last
+     * reference destroys the instance without calling back, so nothing here
+     * can fire into freed campaigns */
+    while (eng->flying) {
+        struct emsg *f = eng->flying;
+        eng->flying = f->fl_next;
+        sinst_unref(f->si);
+        emsg_free(f);
+    }
+    for (size_t i = 0; i < eng->senders.cap; i++)
+        if (eng->senders.used[i])
+            sender_free((struct esender *)(intptr_t)eng->senders.vals[i]);
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i])
+            camp_free((struct camp *)(intptr_t)eng->camps.vals[i]);
+    imap_free(&eng->camps);
+    imap_free(&eng->senders);
+    if (eng->flush_ev)
+        event_free(eng->flush_ev);
+    httpc_free(eng->http);
+    timers_free(eng->timers);
+    free(eng);
+}
+
+int engine_start(engine *eng, dp_err *e)
+{
+    int rc;
+    store *st = eng->st;
+    if ((rc = st->v->sender_list(st, 0, load_sender_cb, eng, e)))
+        return rc;
+    if ((rc = st->v->campaign_list(st, 0, -1, recover_cb, eng, e)))
+        return rc;
+    if ((rc = st->v->commit(st, e)))
+        return rc;
+    log_info("engine started", "senders=%zu campaigns=%zu", eng->senders.n, eng->camps.n);
+    return DP_OK;
+}
+
+void engine_drain(engine *eng, int timeout_ms)
+{
+    /* stop starting new sends, let the ones in flight finish */
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            timer_cancel(eng->timers, &c->timer);
+            wq_remove(c);
+        }
+    int64_t deadline = timer_now_us() + (int64_t)timeout_ms * 1000;
+    for (;;) {
+        dp_err e;
+        if (engine_flush(eng, &e))
+            fatal_store("commit", &e);
+        int64_t inflight = 0;
+        for (size_t i = 0; i < eng->camps.cap; i++)
+            if (eng->camps.used[i])
+                inflight += ((struct camp *)(intptr_t)eng->camps.vals[i])->in_flight;
+        if (inflight == 0 || timer_now_us() >= deadline)
+            break;
+        event_base_loop(eng->base, EVLOOP_ONCE);
+        for (size_t i = 0; i < eng->camps.cap; i++)
+            if (eng->camps.used[i]) {
+                struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+                timer_cancel(eng->timers, &c->timer);
+                wq_remove(c);
+            }
+    }
+    dp_err e;
+    if (engine_flush(eng, &e))
+        fatal_store("commit", &e);
+}
+
+int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e)
+{
+    struct st_sender row = {0};
+    int rc = eng->st->v->sender_get(eng->st, 0, sender_id, &row, e);
+    struct esender *s = sender_get(eng, sender_id);
+    if (rc == DP_ENOTFOUND) {
+        /* deleted: campaigns that name it skip it from now on */
+        if (s) {
+            imap_del(&eng->senders, sender_id);
+            while (s->wq_head) {
+                struct camp *c = s->wq_head;
+                wq_remove(c);
+                camp_tick(c, NULL);
+            }
+            sender_free(s);
+        }
+        return DP_OK;
+    }
+    if (rc)
+        return rc;
+    rc = sender_load(eng, &row, e);
+    st_sender_clear(&row);
+    if (rc)
+        return rc;
+    /* a sender that came back may unblock campaigns that had none */
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            if (c->status == CS_RUNNING && c->reason && strcmp(c->reason, "no_sender") == 0)
+                camp_tick(c, NULL);
+        }
+    s = sender_get(eng, sender_id);
+    if (s)
+        sender_wake(s);
+    return DP_OK;
+}
+
+int engine_sender_exists(engine *eng, int64_t ws, int64_t sender_id)
+{
+    struct esender *s = sender_get(eng, sender_id);
+    return s && s->ws == ws;
+}
+
+static const char *action_name(enum camp_action a)
+{
+    static const char *n[] = {"start", "pause", "resume", "cancel"};
+    return n[a];
+}
+
+int engine_campaign_action(engine *eng, int64_t ws, int64_t id, enum camp_action a, dp_err *e)
+{
+    store *st = eng->st;
+    struct st_campaign row = {0};
+    int rc;
+    if ((rc = engine_flush(eng, e)))
+        return rc;
+    if ((rc = st->v->campaign_get(st, ws, id, &row, e)))
+        return rc;
+    struct camp *c = camp_get(eng, id);
+    int cur = c ? c->status : row.status;
+    int64_t now = wall_ms();
+    int to = -1;
+    switch (a) {
+    case CA_START:
+        if (cur == CS_DRAFT)
+            to = row.start_at > now ? CS_SCHEDULED : CS_RUNNING;
+        else if (cur == CS_SCHEDULED)
+            to = CS_RUNNING;
+        break;
+    case CA_PAUSE:
+        if (cur == CS_RUNNING)
+            to = CS_PAUSED;
+        break;
+    case CA_RESUME:
+        if (cur == CS_PAUSED)
+            to = CS_RUNNING;
+        break;
+    case CA_CANCEL:
+        if (cur == CS_DRAFT || cur == CS_SCHEDULED || cur == CS_RUNNING || cur == CS_PAUSED)
+            to = CS_CANCELLED;
+        break;
+    }
+    if (to < 0) {
+        rc = dp_err_set(e, DP_ETRANSITION, "cannot %s a campaign that is %s", action_name(a),
+                        camp_status_name(cur));
+        goto out;
+    }
+    /* write first; memory changes only once the row is committed */
+    {
+        struct st_campaign w = row;
+        if (c) {
+            w.sends_since_rest = c->sends_since_rest;
+            w.rest_until = c->rest_until;
+        }
+        w.status = to;
+        w.state_reason = NULL;
+        if (to == CS_RUNNING && !w.started_at)
+            w.started_at = now;
+        if (to == CS_CANCELLED)
+            w.finished_at = now;
+        w.next_send_at = to == CS_SCHEDULED ? w.start_at : 0;
+        static const char *ev[] = {[CS_SCHEDULED] = "scheduled", [CS_RUNNING] = "started",
+                                   [CS_PAUSED] = "paused", [CS_CANCELLED] = "cancelled"};
+        const char *type = (a == CA_RESUME) ? "resumed" : ev[to];
+        if ((rc = st->v->campaign_update(st, &w, e)) ||
+            (rc = engine_event(eng, id, type, NULL, e)) || (rc = st->v->commit(st, e))) {
+            st->v->rollback(st);
+            goto out;
+        }
+        row.started_at = w.started_at;
+        row.finished_at = w.finished_at;
+        log_info("campaign state changed", "campaign=%lld from=%s to=%s", (long long)id,
+                 camp_status_name(cur), camp_status_name(to));
+    }
+    if (!c) {
+        if (to == CS_CANCELLED)
+            goto out;
+        row.status = to;
+        rc = engine_campaign_load(eng, &row, e);
+        goto out;
+    }
+    c->status = to;
+    c->started_at = row.started_at;
+    c->reason = NULL;
+    switch (to) {
+    case CS_SCHEDULED:
+        arm_wall(c, c->start_at);
+        break;
+    case CS_RUNNING:
+        memset(c->removed, 0, sizeof c->removed);
+        memset(c->consec, 0, sizeof c->consec);
+        c->win_known = 0;
+        if (!timer_armed(&c->timer) || a == CA_START)
+            arm_mono(c, timer_now_us());
+        break;
+    case CS_PAUSED:
+        timer_cancel(eng->timers, &c->timer);
+        wq_remove(c);
+        c->next_send_at = 0;
+        break;
+    case CS_CANCELLED:
+        camp_finish(c, CS_CANCELLED, NULL);
+        camp_maybe_free(c);
+        break;
+    }
+out:
+    st_campaign_clear(&row);
+    return rc;
+}
+
+void engine_campaign_overlay(engine *eng, struct st_campaign *row)
+{
+    struct camp *c = camp_get(eng, row->id);
+    if (!c)
+        return;
+    for (int i = 0; i < MS__COUNT; i++) {
+        row->counts[i] += c->delta[i];
+        row->total += c->delta[i];
+    }
+    row->status = c->status;
+    free(row->state_reason);
+    row->state_reason = c->reason ? strdup(c->reason) : NULL;
+    row->next_send_at = c->status == CS_RUNNING || c->status == CS_SCHEDULED ? c->next_send_at : 0;
+    row->started_at = c->started_at;
+    row->finished_at = c->finished_at;
+}
+
+void engine_stats(engine *eng, struct engine_stats *out)
+{
+    *out = eng->stats;
+    out->campaigns_loaded = (int64_t)eng->camps.n;
+    int64_t inflight = 0;
+    for (size_t i = 0; i < eng->senders.cap; i++)
+        if (eng->senders.used[i])
+            inflight += ((struct esender *)(intptr_t)eng->senders.vals[i])->in_flight;
+    out->in_flight = inflight;
+}
+
+store *engine_store(engine *eng)
+{
+    return eng->st;
+}
+
+dp_rng *engine_rng(engine *eng)
+{
+    return &eng->rng;
+}
+
+const char *engine_country_code(engine *eng)
+{
+    return eng->cc;
+}
+
+int engine_campaign_status(engine *eng, int64_t id)
+{
+    struct camp *c = camp_get(eng, id);
+    return c && !c->freed_pending ? c->status : -1;
+}
+
+void engine_campaign_respec(engine *eng, int64_t id, const char *name, struct camp_spec *spec,
+                            json_t *spec_json, int64_t start_at)
+{
+    struct camp *c = camp_get(eng, id);
+    if (!c) {
+        spec_clear(spec);
+        json_decref(spec_json);
+        return;
+    }
+    spec_clear(&c->spec);
+    c->spec = *spec;
+    memset(spec, 0, sizeof *spec);
+    json_decref(c->spec_json);
+    c->spec_json = spec_json;
+    free(c->name);
+    c->name = strdup(name);
+    c->start_at = start_at;
+    c->win_known = 0;
+    c->rr = 0;
+    memset(c->removed, 0, sizeof c->removed);
+    memset(c->consec, 0, sizeof c->consec);
+}

@@ -1,0 +1,69 @@
+/* The campaign engine: every campaign is paced by its own timer in the one
+ * event loop, senders are shared fairly through per-sender token buckets and
+ * wait queues, and every message's state goes through the store before a
+ * gateway hears of it. HTTP handlers drive it through these functions; the
+ * engine never calls back into HTTP. */
+#ifndef DP_ENGINE_H
+#define DP_ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct event_base;
+typedef struct engine engine;
+
+struct engine_opts {
+    const char *country_code; /* default country code for national numbers, e.g. "55" */
+};
+
+/* Borrowed: base and st outlive the engine. */
+int engine_new(struct event_base *base, store *st, const struct engine_opts *o, engine **out,
+               dp_err *e) __attribute__((warn_unused_result));
+/* Stops timers and abandons sends in flight (their messages stay `sending`
+ * and become `unknown` on the next start, exactly as after a crash, unless
+ * they were committed as finished first). Accepts NULL. */
+void engine_free(engine *eng);
+/* Loads senders and live campaigns, recovering what a crash left `sending`. */
+int engine_start(engine *eng, dp_err *e) __attribute__((warn_unused_result));
+/* Makes everything the engine did so far durable and hands claimed messages
+ * to their senders. API handlers call it before they write, so a rollback of
+ * their own work never undoes the engine's. */
+int engine_flush(engine *eng, dp_err *e) __attribute__((warn_unused_result));
+/* Finishes work in flight for up to timeout_ms, then flushes (graceful stop). */
+void engine_drain(engine *eng, int timeout_ms);
+
+/* A sender row changed (created, updated, deleted) and was committed. */
+int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e);
+/* Whether a sender id exists (and is not deleted) in workspace ws. */
+int engine_sender_exists(engine *eng, int64_t ws, int64_t sender_id);
+
+enum camp_action { CA_START, CA_PAUSE, CA_RESUME, CA_CANCEL };
+int engine_campaign_action(engine *eng, int64_t ws, int64_t id, enum camp_action a, dp_err *e);
+/* Creates a campaign from an API body. On DP_EMISSINGVARS, *missing (new
+ * reference) maps each variable to how many contacts lack it. */
+int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t *id,
+                           json_t **missing, dp_err *e);
+int engine_campaign_patch(engine *eng, int64_t ws, int64_t id, const json_t *body, dp_err *e);
+/* Renders the template for a few contacts: {"previews": [...], "missing": {...}}. */
+int engine_campaign_preview(engine *eng, int64_t ws, const json_t *body, json_t **out,
+                            dp_err *e);
+/* Fills in what only the running engine knows (live counts, state_reason,
+ * next_send_at) on a row just read from the store. */
+void engine_campaign_overlay(engine *eng, struct st_campaign *c);
+
+/* The default country code for national phone numbers ("55"). */
+const char *engine_country_code(engine *eng);
+
+/* Live figures for metrics and tests. */
+struct engine_stats {
+    int64_t campaigns_loaded;
+    int64_t in_flight;
+    int64_t sent_total;
+    int64_t commits;
+};
+void engine_stats(engine *eng, struct engine_stats *out);
+
+#endif

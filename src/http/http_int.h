@@ -1,0 +1,52 @@
+/* Private to src/http/: the request context the handlers share, reply
+ * helpers and the JSON views of stored rows. */
+#ifndef DP_HTTP_INT_H
+#define DP_HTTP_INT_H
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define JSON_BODY_MAX (16u * 1024 * 1024)
+#define PATH_SEGS 8
+
+struct api_ctx {
+    struct evhttp_request *req;
+    engine *eng;
+    store *st;
+    int64_t ws;
+    int method; /* EVHTTP_REQ_* */
+    const char *seg[PATH_SEGS]; /* path segments after /api/v1 */
+    int nseg;
+    struct evkeyvalq query;
+};
+
+/* Replies; each sends the response, so a handler returns right after. */
+void http_reply_json(struct evhttp_request *req, int status, json_t *body_owned);
+/* Error reply from a dp_err; extra (owned, may be NULL) is merged into "error". */
+void http_reply_error(struct evhttp_request *req, const dp_err *e, json_t *extra);
+void http_reply_code(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void http_reply_empty(struct evhttp_request *req, int status);
+
+/* Parses the request body as JSON. On failure replies 400/413 itself and returns NULL. */
+json_t *http_body_json(struct evhttp_request *req);
+/* A positive integer path segment or query value; -1 when absent/invalid. */
+int64_t http_parse_id(const char *s);
+
+/* Routes /api/v1/... once the token has been checked. */
+void api_dispatch(struct api_ctx *c);
+void api_contacts_import(struct api_ctx *c);
+
+/* JSON views: new references. */
+json_t *view_campaign(const struct st_campaign *c);
+json_t *view_message(const struct st_message *m);
+json_t *view_sender(const struct st_sender *s);
+json_t *view_time(int64_t ms);
+
+#endif

@@ -1,0 +1,243 @@
+/* evhttp front door: /healthz, token check, then the API router. Every reply
+ * is JSON except the CSV export; every error has the one shape
+ * {"error": {"code", "message"}} with the status from the error table. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "http/http_int.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define BODY_MAX (512u * 1024 * 1024) /* CSV imports; JSON bodies have their own cap */
+#define VERSION "0.1.0"
+
+struct server {
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    engine *eng;
+    store *st;
+    int port;
+};
+
+void http_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (out && txt) {
+        evbuffer_add(out, txt, strlen(txt));
+        evbuffer_add(out, "\n", 1);
+    }
+    free(txt);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json; charset=utf-8");
+    evhttp_send_reply(req, status, status < 400 ? "OK" : "Error", out);
+    if (out)
+        evbuffer_free(out);
+}
+
+void http_reply_error(struct evhttp_request *req, const dp_err *e, json_t *extra)
+{
+    int code = e->code ? e->code : DP_EINTERNAL;
+    json_t *err = json_pack("{s:s, s:s}", "code", dp_err_api_code(code), "message",
+                            e->msg[0] ? e->msg : dp_strerror(code));
+    if (extra) {
+        json_object_update(err, extra);
+        json_decref(extra);
+    }
+    if (dp_err_http_status(code) >= 500)
+        log_error("request failed", "uri=\"%s\" err=\"%s\"", evhttp_request_get_uri(req), e->msg);
+    http_reply_json(req, dp_err_http_status(code), json_pack("{s:o}", "error", err));
+}
+
+void http_reply_code(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    dp_err e = {.code = code};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    http_reply_error(req, &e, NULL);
+}
+
+void http_reply_empty(struct evhttp_request *req, int status)
+{
+    evhttp_send_reply(req, status, "OK", NULL);
+}
+
+json_t *http_body_json(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > JSON_BODY_MAX) {
+        http_reply_code(req, DP_ETOOBIG, "the JSON body is over %u bytes", JSON_BODY_MAX);
+        return NULL;
+    }
+    if (len == 0) {
+        http_reply_code(req, DP_EJSON, "the request needs a JSON body");
+        return NULL;
+    }
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    json_error_t je;
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        http_reply_code(req, DP_EJSON, "malformed JSON at line %d column %d: %s", je.line,
+                        je.column, je.text);
+    return j;
+}
+
+int64_t http_parse_id(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v <= 0 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
+        return -1;
+    return v;
+}
+
+static int authenticate(struct api_ctx *c)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+        http_reply_code(c->req, DP_EAUTH, "send Authorization: Bearer <token>");
+        return -1;
+    }
+    char hash[CRYPTO_SHA256_HEX];
+    crypto_sha256_hex(h + 7, strlen(h + 7), hash);
+    dp_err e;
+    int rc = c->st->v->token_lookup(c->st, hash, &c->ws, &e);
+    if (rc == DP_ENOTFOUND) {
+        http_reply_code(c->req, DP_EAUTH, "the token is not valid");
+        return -1;
+    }
+    if (rc) {
+        http_reply_error(c->req, &e, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    server *s = arg;
+    struct api_ctx c = {.req = req, .eng = s->eng, .st = s->st};
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    char *dpath = NULL;
+    /* zeroed: evhttp_parse_query_str initialises it, clear copes with empty */
+    c.method = evhttp_request_get_command(req);
+    if (!path) {
+        http_reply_code(req, DP_EINVAL, "bad request line");
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "version", VERSION));
+        return;
+    }
+    if (strncmp(path, "/api/v1/", 8) != 0) {
+        http_reply_code(req, DP_ENOTFOUND, "no route for %s", path);
+        return;
+    }
+    if (q && evhttp_parse_query_str(q, &c.query) != 0) {
+        http_reply_code(req, DP_EINVAL, "malformed query string");
+        return;
+    }
+    dpath = evhttp_uridecode(path + 8, 0, NULL);
+    if (!dpath) {
+        http_reply_code(req, DP_EINVAL, "malformed path");
+        goto out;
+    }
+    for (char *p = dpath; *p;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (*p) {
+            if (c.nseg == PATH_SEGS) {
+                http_reply_code(req, DP_ENOTFOUND, "no route for %s", path);
+                goto out;
+            }
+            c.seg[c.nseg++] = p;
+        }
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    if (authenticate(&c) == 0)
+        api_dispatch(&c);
+out:
+    free(dpath);
+    evhttp_clear_headers(&c.query);
+}
+
+int server_new(struct event_base *base, const char *listen, engine *eng, store *st, server **out,
+               dp_err *e)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host)
+        return dp_err_set(e, DP_EINVAL, "--listen wants host:port, got %s", listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return dp_err_set(e, DP_EINVAL, "--listen has a bad port: %s", colon + 1);
+
+    server *s = calloc(1, sizeof *s);
+    if (!s)
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    s->eng = eng;
+    s->st = st;
+    s->http = evhttp_new(base);
+    if (!s->http) {
+        free(s);
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    }
+    evhttp_set_max_body_size(s->http, BODY_MAX);
+    evhttp_set_max_headers_size(s->http, 64 * 1024);
+    evhttp_set_timeout(s->http, 120);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(s->http, on_request, s);
+    s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
+    if (!s->sock) {
+        evhttp_free(s->http);
+        free(s);
+        return dp_err_set(e, DP_EIO, "cannot listen on %s (in use, or a bad address?)", listen);
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    *out = s;
+    return DP_OK;
+}
+
+int server_port(const server *s)
+{
+    return s->port;
+}
+
+void server_free(server *s)
+{
+    if (!s)
+        return;
+    evhttp_free(s->http);
+    free(s);
+}

@@ -1,0 +1,1954 @@
+/* The SQLite store: the default backend behind store.h, one connection used
+ * from the event-loop thread. Writes are batched into one transaction that
+ * the first write after a commit opens (BEGIN IMMEDIATE) and commit() closes;
+ * with synchronous=FULL a commit is on disk before the engine hands anything
+ * to a gateway, and batching spreads that fsync over a whole loop turn.
+ * Every statement is prepared once at open and kept (the engine calls
+ * message_update about 100,000 times a second at full speed), and the schema
+ * is embedded below as migration steps tracked by PRAGMA user_version, so the
+ * binary needs no file besides the database itself. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Statuses are stored as their enum values, and some SQL below (the queued,
+ * recovery, receipt and in-use queries) names them as literals. Reordering
+ * the enums would silently reinterpret every existing database, so the
+ * values are pinned here. */
+_Static_assert(MS_QUEUED == 0 && MS_SENDING == 1 && MS_SENT == 2 && MS_DELIVERED == 3 &&
+                   MS_READ == 4 && MS_FAILED == 5 && MS_SKIPPED == 6 && MS_UNKNOWN == 7 &&
+                   MS__COUNT == 8,
+               "message statuses are stored on disk by value");
+_Static_assert(CS_DRAFT == 0 && CS_SCHEDULED == 1 && CS_RUNNING == 2 && CS_PAUSED == 3 &&
+                   CS_COMPLETED == 4 && CS_CANCELLED == 5,
+               "campaign statuses are stored on disk by value");
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Migration steps, applied in order inside one transaction; the database's
+ * user_version is the number of steps already applied. Append, never edit:
+ * a released step has already run on someone's data. */
+static const char *const migrations[] = {
+    /* 1: the initial schema. Times are epoch milliseconds, 0 = none; JSON
+     * columns hold compact object text. STRICT makes a type slip an error
+     * instead of a silently converted value. */
+    "CREATE TABLE workspaces ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  name TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE," /* SHA-256 hex; the token itself is never kept */
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+
+    /* Senders are soft-deleted (deleted_at) because messages and the daily
+     * limit bookkeeping keep pointing at them; names need not be unique. */
+    "CREATE TABLE senders ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  name TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  config TEXT NOT NULL DEFAULT '{}',"
+    "  rate_per_second REAL NOT NULL DEFAULT 0,"
+    "  daily_limit INTEGER NOT NULL DEFAULT 0,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+
+    "CREATE TABLE sender_recipients ("
+    "  sender_id INTEGER NOT NULL REFERENCES senders (id),"
+    "  phone TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender_id, phone)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX sender_recipients_at ON sender_recipients (sender_id, at);"
+
+    /* members is kept by the triggers below so that listing lists does not
+     * count a million-row membership every time. */
+    "CREATE TABLE lists ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  name TEXT NOT NULL,"
+    "  members INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (ws, name)"
+    ") STRICT;"
+
+    "CREATE TABLE contacts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  phone TEXT NOT NULL,"
+    "  name TEXT,"
+    "  vars TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (ws, phone)"
+    ") STRICT;"
+
+    /* A rowid table on purpose: the rowid records insertion order, which is
+     * the order members are listed in; list_members_order is (list_id, rowid). */
+    "CREATE TABLE list_members ("
+    "  list_id INTEGER NOT NULL REFERENCES lists (id),"
+    "  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+    "  PRIMARY KEY (list_id, contact_id)"
+    ") STRICT;"
+    "CREATE INDEX list_members_order ON list_members (list_id);"
+    "CREATE TRIGGER list_members_count_add AFTER INSERT ON list_members BEGIN"
+    "  UPDATE lists SET members = members + 1 WHERE id = new.list_id;"
+    " END;"
+    "CREATE TRIGGER list_members_count_del AFTER DELETE ON list_members BEGIN"
+    "  UPDATE lists SET members = members - 1 WHERE id = old.list_id;"
+    " END;"
+
+    /* The n_* columns are the per-status message counts, moved by deltas in
+     * the same transaction as the messages they count; total is their sum. */
+    "CREATE TABLE campaigns ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  name TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  state_reason TEXT,"
+    "  spec TEXT NOT NULL DEFAULT '{}',"
+    "  start_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER NOT NULL DEFAULT 0,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  next_send_at INTEGER NOT NULL DEFAULT 0,"
+    "  sends_since_rest INTEGER NOT NULL DEFAULT 0,"
+    "  rest_until INTEGER NOT NULL DEFAULT 0,"
+    "  n_queued INTEGER NOT NULL DEFAULT 0,"
+    "  n_sending INTEGER NOT NULL DEFAULT 0,"
+    "  n_sent INTEGER NOT NULL DEFAULT 0,"
+    "  n_delivered INTEGER NOT NULL DEFAULT 0,"
+    "  n_read INTEGER NOT NULL DEFAULT 0,"
+    "  n_failed INTEGER NOT NULL DEFAULT 0,"
+    "  n_skipped INTEGER NOT NULL DEFAULT 0,"
+    "  n_unknown INTEGER NOT NULL DEFAULT 0,"
+    "  total INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+
+    /* The hot table. No UNIQUE (campaign_id, phone): a repeated phone is
+     * stored as a skipped row. sender_id is not a foreign key (0 = none, and
+     * senders are never really deleted) so that updating it costs no lookup.
+     * Each index is paid for on every message_update that changes its
+     * columns, so there are only the three the queries need:
+     *   messages_campaign  (campaign_id, rowid)          message_list, any status
+     *   messages_status    (campaign_id, status, rowid)  message_queued (status = 0),
+     *                      message_list by status, recovery (status = 1)
+     *   messages_receipt   (sender_id, provider_id, rowid)  receipts; partial, so
+     *                      that messages without a provider id cost nothing there.
+     * A partial index for queued messages would only duplicate messages_status
+     * (the planner picks messages_status for message_queued anyway) and add a
+     * fourth index write to every status change. */
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
+    "  phone TEXT NOT NULL,"
+    "  name TEXT,"
+    "  vars TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  sender_id INTEGER NOT NULL DEFAULT 0,"
+    "  provider_id TEXT,"
+    "  error_code TEXT,"
+    "  error_detail TEXT,"
+    "  queued_at INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  delivered_at INTEGER NOT NULL DEFAULT 0,"
+    "  read_at INTEGER NOT NULL DEFAULT 0,"
+    "  failed_at INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX messages_campaign ON messages (campaign_id);"
+    "CREATE INDEX messages_status ON messages (campaign_id, status);"
+    "CREATE INDEX messages_receipt ON messages (sender_id, provider_id)"
+    "  WHERE provider_id IS NOT NULL;"
+
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  campaign_id INTEGER NOT NULL REFERENCES campaigns (id),"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '{}'"
+    ") STRICT;"
+    "CREATE INDEX events_campaign ON events (campaign_id);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- statements -------------------------------------------------------- */
+
+#define SENDER_COLS                                                                                \
+    "id, ws, name, provider, config, rate_per_second, daily_limit, active, created_at"
+enum { SC_ID, SC_WS, SC_NAME, SC_PROVIDER, SC_CONFIG, SC_RATE, SC_LIMIT, SC_ACTIVE, SC_CREATED };
+
+#define CAMP_COLS                                                                                  \
+    "id, ws, name, status, state_reason, spec, start_at, created_at, started_at, finished_at, "    \
+    "next_send_at, sends_since_rest, rest_until, n_queued, n_sending, n_sent, n_delivered, "       \
+    "n_read, n_failed, n_skipped, n_unknown, total"
+enum {
+    CC_ID,
+    CC_WS,
+    CC_NAME,
+    CC_STATUS,
+    CC_REASON,
+    CC_SPEC,
+    CC_START_AT,
+    CC_CREATED,
+    CC_STARTED,
+    CC_FINISHED,
+    CC_NEXT_SEND,
+    CC_SENDS_SINCE_REST,
+    CC_REST_UNTIL,
+    CC_COUNTS /* MS__COUNT columns */,
+    CC_TOTAL = CC_COUNTS + MS__COUNT
+};
+
+#define MSG_COLS                                                                                   \
+    "id, campaign_id, phone, name, vars, status, attempts, sender_id, provider_id, error_code, "   \
+    "error_detail, queued_at, sent_at, delivered_at, read_at, failed_at, next_attempt_at"
+enum {
+    MC_ID,
+    MC_CAMPAIGN,
+    MC_PHONE,
+    MC_NAME,
+    MC_VARS,
+    MC_STATUS,
+    MC_ATTEMPTS,
+    MC_SENDER,
+    MC_PROVIDER_ID,
+    MC_ERROR_CODE,
+    MC_ERROR_DETAIL,
+    MC_QUEUED_AT,
+    MC_SENT_AT,
+    MC_DELIVERED_AT,
+    MC_READ_AT,
+    MC_FAILED_AT,
+    MC_NEXT_ATTEMPT
+};
+
+#define LIST_COLS "id, ws, name, members, created_at"
+
+/* Every statement the store runs. "ws = 0 matches any workspace" is written
+ * as (?1 = 0 OR ws = ?1) throughout; the tables it applies to are small. */
+#define QUERIES(X)                                                                                 \
+    X(Q_BEGIN, "BEGIN IMMEDIATE")                                                                  \
+    X(Q_COMMIT, "COMMIT")                                                                          \
+    X(Q_ROLLBACK, "ROLLBACK")                                                                      \
+    X(Q_SAVEPOINT, "SAVEPOINT op")                                                                 \
+    X(Q_RELEASE, "RELEASE op")                                                                     \
+    X(Q_ROLLBACK_TO, "ROLLBACK TO op")                                                             \
+    X(Q_WS_ANY, "SELECT EXISTS (SELECT 1 FROM workspaces)")                                        \
+    X(Q_WS_INSERT, "INSERT INTO workspaces (id, name, created_at) VALUES (1, 'default', ?1)")      \
+    X(Q_TOKEN_INSERT, "INSERT INTO tokens (ws, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)")   \
+    X(Q_TOKEN_LOOKUP, "SELECT ws FROM tokens WHERE hash = ?1")                                     \
+    X(Q_SENDER_INSERT,                                                                             \
+      "INSERT INTO senders (ws, name, provider, config, rate_per_second, daily_limit, active, "    \
+      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                       \
+    X(Q_SENDER_GET, "SELECT " SENDER_COLS " FROM senders"                                          \
+                    " WHERE id = ?2 AND deleted_at = 0 AND (?1 = 0 OR ws = ?1)")                   \
+    X(Q_SENDER_LIST, "SELECT " SENDER_COLS " FROM senders"                                         \
+                     " WHERE deleted_at = 0 AND (?1 = 0 OR ws = ?1) ORDER BY id")                  \
+    X(Q_SENDER_UPDATE,                                                                             \
+      "UPDATE senders SET name = ?3, provider = ?4, config = ?5, rate_per_second = ?6,"            \
+      " daily_limit = ?7, active = ?8 WHERE id = ?2 AND deleted_at = 0 AND (?1 = 0 OR ws = ?1)")   \
+    X(Q_SENDER_DELETE, "UPDATE senders SET deleted_at = ?3"                                        \
+                       " WHERE id = ?2 AND deleted_at = 0 AND (?1 = 0 OR ws = ?1)")                \
+    /* 4 and 5 are CS_COMPLETED and CS_CANCELLED (pinned above). */                                \
+    X(Q_SENDER_IN_USE,                                                                             \
+      "SELECT EXISTS (SELECT 1 FROM campaigns c, json_each(c.spec, '$.sender_ids') j"              \
+      " WHERE c.status NOT IN (4, 5) AND (?1 = 0 OR c.ws = ?1) AND j.value = ?2)")                 \
+    /* max(): a late touch never moves the last-sent time backwards. */                            \
+    X(Q_RECIP_TOUCH, "INSERT INTO sender_recipients (sender_id, phone, at) VALUES (?1, ?2, ?3)"    \
+                     " ON CONFLICT (sender_id, phone) DO UPDATE SET at = max(at, excluded.at)")    \
+    X(Q_RECIP_LIST, "SELECT phone, at FROM sender_recipients"                                      \
+                    " WHERE sender_id = ?1 AND at >= ?2 ORDER BY at")                              \
+    X(Q_LIST_INSERT, "INSERT INTO lists (ws, name, created_at) VALUES (?1, ?2, ?3)")               \
+    X(Q_LIST_FIND, "SELECT id FROM lists WHERE name = ?2 AND (?1 = 0 OR ws = ?1)"                  \
+                   " ORDER BY id LIMIT 1")                                                         \
+    X(Q_LIST_GET, "SELECT " LIST_COLS " FROM lists WHERE id = ?2 AND (?1 = 0 OR ws = ?1)")         \
+    X(Q_LIST_ALL, "SELECT " LIST_COLS " FROM lists WHERE (?1 = 0 OR ws = ?1) ORDER BY id")         \
+    X(Q_CONTACT_FIND, "SELECT id, vars FROM contacts WHERE ws = ?1 AND phone = ?2")                \
+    X(Q_CONTACT_INSERT, "INSERT INTO contacts (ws, phone, name, vars, created_at, updated_at)"     \
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?5)")                                        \
+    X(Q_CONTACT_UPDATE, "UPDATE contacts SET name = coalesce(?2, name),"                           \
+                        " vars = coalesce(?3, vars), updated_at = ?4 WHERE id = ?1")               \
+    /* OR IGNORE: adding a member twice keeps its first position. */                               \
+    X(Q_MEMBER_ADD, "INSERT OR IGNORE INTO list_members (list_id, contact_id) VALUES (?1, ?2)")    \
+    X(Q_MEMBERS, "SELECT c.phone, c.name, c.vars FROM list_members m"                              \
+                 " JOIN contacts c ON c.id = m.contact_id"                                         \
+                 " WHERE m.list_id = ?1 ORDER BY m.rowid LIMIT ?2")                                \
+    X(Q_CAMP_INSERT,                                                                               \
+      "INSERT INTO campaigns (ws, name, status, state_reason, spec, start_at, created_at,"         \
+      " started_at, finished_at, next_send_at, sends_since_rest, rest_until, n_queued,"            \
+      " n_sending, n_sent, n_delivered, n_read, n_failed, n_skipped, n_unknown, total)"            \
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"       \
+      " ?18, ?19, ?20, ?21)")                                                                      \
+    X(Q_CAMP_UPDATE,                                                                               \
+      "UPDATE campaigns SET name = ?3, status = ?4, state_reason = ?5, spec = ?6, start_at = ?7,"  \
+      " started_at = ?8, finished_at = ?9, next_send_at = ?10, sends_since_rest = ?11,"            \
+      " rest_until = ?12 WHERE id = ?2 AND (?1 = 0 OR ws = ?1)")                                   \
+    X(Q_CAMP_GET, "SELECT " CAMP_COLS " FROM campaigns WHERE id = ?2 AND (?1 = 0 OR ws = ?1)")     \
+    X(Q_CAMP_LIST, "SELECT " CAMP_COLS " FROM campaigns"                                           \
+                   " WHERE (?1 = 0 OR ws = ?1) AND (?2 < 0 OR status = ?2) ORDER BY id DESC")      \
+    X(Q_CAMP_COUNTS,                                                                               \
+      "UPDATE campaigns SET n_queued = n_queued + ?2, n_sending = n_sending + ?3,"                 \
+      " n_sent = n_sent + ?4, n_delivered = n_delivered + ?5, n_read = n_read + ?6,"               \
+      " n_failed = n_failed + ?7, n_skipped = n_skipped + ?8, n_unknown = n_unknown + ?9,"         \
+      " total = total + ?10 WHERE id = ?1")                                                        \
+    X(Q_MSG_INSERT,                                                                                \
+      "INSERT INTO messages (campaign_id, phone, name, vars, status, attempts, sender_id,"         \
+      " provider_id, error_code, error_detail, queued_at, sent_at, delivered_at, read_at,"         \
+      " failed_at, next_attempt_at)"                                                               \
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")           \
+    X(Q_MSG_UPDATE,                                                                                \
+      "UPDATE messages SET status = ?2, attempts = ?3, sender_id = ?4, provider_id = ?5,"          \
+      " error_code = ?6, error_detail = ?7, queued_at = ?8, sent_at = ?9, delivered_at = ?10,"     \
+      " read_at = ?11, failed_at = ?12, next_attempt_at = ?13 WHERE id = ?1")                      \
+    X(Q_MSG_QUEUED, "SELECT " MSG_COLS " FROM messages"                                            \
+                    " WHERE campaign_id = ?1 AND status = 0 AND id > ?2 ORDER BY id LIMIT ?3")     \
+    X(Q_MSG_LIST, "SELECT " MSG_COLS " FROM messages"                                              \
+                  " WHERE campaign_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")                      \
+    X(Q_MSG_LIST_STATUS, "SELECT " MSG_COLS " FROM messages WHERE campaign_id = ?1"                \
+                         " AND status = ?4 AND id > ?2 ORDER BY id LIMIT ?3")                      \
+    /* Newest first: if a gateway ever reuses an id, the latest send is meant. */                  \
+    X(Q_MSG_RECEIPT_FIND, "SELECT id, campaign_id, status FROM messages"                           \
+                          " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY id DESC LIMIT 1")   \
+    /* ?2 is the new status (2 sent, 3 delivered, 4 read, 5 failed): a later                       \
+     * stage fills the earlier stages' times that no receipt reported. */                          \
+    X(Q_MSG_RECEIPT_SET,                                                                           \
+      "UPDATE messages SET status = ?2,"                                                           \
+      " sent_at = CASE WHEN ?2 IN (2, 3, 4) AND sent_at = 0 THEN ?3 ELSE sent_at END,"             \
+      " delivered_at = CASE WHEN ?2 IN (3, 4) AND delivered_at = 0 THEN ?3 ELSE delivered_at END," \
+      " read_at = CASE WHEN ?2 = 4 AND read_at = 0 THEN ?3 ELSE read_at END,"                      \
+      " failed_at = CASE WHEN ?2 = 5 THEN ?3 ELSE failed_at END,"                                  \
+      " error_code = CASE WHEN ?2 = 5 THEN ?4 ELSE error_code END,"                                \
+      " error_detail = CASE WHEN ?2 = 5 THEN ?5 ELSE error_detail END"                             \
+      " WHERE id = ?1")                                                                            \
+    X(Q_MSG_RECOVER, "UPDATE messages SET status = ?2 WHERE campaign_id = ?1 AND status = 1")      \
+    X(Q_EVENT_INSERT,                                                                              \
+      "INSERT INTO events (campaign_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)")                \
+    X(Q_EVENT_LIST, "SELECT id, campaign_id, at, type, detail FROM events"                         \
+                    " WHERE campaign_id = ?1 ORDER BY id DESC LIMIT ?2")
+
+enum qid {
+#define Q_ENUM(id, sql) id,
+    QUERIES(Q_ENUM)
+#undef Q_ENUM
+        Q__COUNT
+};
+
+static const char *const q_sql[Q__COUNT] = {
+#define Q_SQL(id, sql) sql,
+    QUERIES(Q_SQL)
+#undef Q_SQL
+};
+
+static const char *const q_name[Q__COUNT] = {
+#define Q_NAME(id, sql) #id,
+    QUERIES(Q_NAME)
+#undef Q_NAME
+};
+
+/* The handle: store first, so the store * callers hold is a struct sq *. */
+struct sq {
+    store base;
+    sqlite3 *db;
+    sqlite3_stmt *q[Q__COUNT];
+};
+
+static struct sq *sq_of(store *st)
+{
+    return (struct sq *)st;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Turns the connection's last error into a dp_code: a unique key is a
+ * conflict, a dangling reference means the row it names does not exist. Call
+ * it before the statement is reset. */
+static int db_fail(sqlite3 *db, dp_err *e, const char *what)
+{
+    int x = sqlite3_extended_errcode(db);
+    int code = DP_EDB;
+    if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = DP_ECONFLICT;
+    else if (x == SQLITE_CONSTRAINT_FOREIGNKEY)
+        code = DP_ENOTFOUND;
+    return dp_err_set(e, code, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/* The cached statement for id, or NULL (with e set) when it is still running
+ * because a callback re-entered the store with the query that called it:
+ * resetting it here would pull the rows out from under the outer loop. */
+static sqlite3_stmt *q_get(struct sq *sq, enum qid id, dp_err *e)
+{
+    sqlite3_stmt *s = sq->q[id];
+    if (sqlite3_stmt_busy(s)) {
+        dp_err_set(e, DP_EINTERNAL, "%s: statement re-entered from a callback", q_name[id]);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every statement goes back through here on every path, so none is left
+ * holding a read snapshot or pointers to the caller's strings. */
+static void q_done(sqlite3_stmt *s)
+{
+    if (!s)
+        return;
+    (void)sqlite3_reset(s); /* repeats the step's error, which was already reported */
+    (void)sqlite3_clear_bindings(s);
+}
+
+/* Text is bound SQLITE_STATIC: every caller's string outlives the step. */
+static int b_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (!v)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static int b_i64(sqlite3_stmt *s, int i, int64_t v)
+{
+    return sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+/* Borrowed column text (NULL for SQL NULL), valid until the next step/reset. */
+static const char *c_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static int64_t c_i64(sqlite3_stmt *s, int i)
+{
+    return (int64_t)sqlite3_column_int64(s, i);
+}
+
+/* *dst = a copy of src (NULL stays NULL); the caller owns the copy. */
+static int dup_str(const char *src, char **dst, dp_err *e)
+{
+    *dst = NULL;
+    if (!src)
+        return DP_OK;
+    *dst = strdup(src);
+    if (!*dst)
+        return dp_err_set(e, DP_ENOMEM, "out of memory");
+    return DP_OK;
+}
+
+/* Compact JSON text for a column (caller frees); NULL j gives "{}" because
+ * the JSON columns are NOT NULL objects. */
+static int json_text(const json_t *j, char **out, dp_err *e)
+{
+    *out = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+    if (!*out)
+        return dp_err_set(e, DP_ENOMEM, "cannot encode JSON");
+    return DP_OK;
+}
+
+/* Parses a JSON column into a new reference (NULL text gives an empty object). */
+static int json_parse(const char *text, const char *what, json_t **out, dp_err *e)
+{
+    json_error_t je;
+    *out = text ? json_loads(text, JSON_DECODE_ANY, &je) : json_object();
+    if (!*out)
+        return dp_err_set(e, DP_EDB, "%s: stored JSON is corrupt: %s", what,
+                          text ? je.text : "out of memory");
+    return DP_OK;
+}
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). */
+static int run(struct sq *sq, enum qid id, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, id, e);
+    int rc = DP_OK;
+    if (!s)
+        return DP_EINTERNAL;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(sq->db, e, q_name[id]);
+    q_done(s);
+    return rc;
+}
+
+/* Steps a write that returns no rows. */
+static int step_done(struct sq *sq, sqlite3_stmt *s, dp_err *e, const char *what)
+{
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_fail(sq->db, e, what);
+    return DP_OK;
+}
+
+/* The batching rule: the first write after a commit opens the transaction;
+ * IMMEDIATE so that a second process (the CLI, a backup) makes us wait at
+ * BEGIN, within busy_timeout, rather than fail halfway through a batch. */
+static int write_begin(struct sq *sq, dp_err *e)
+{
+    if (!sqlite3_get_autocommit(sq->db))
+        return DP_OK;
+    return run(sq, Q_BEGIN, e);
+}
+
+/* A savepoint around the few operations that write more than once, so that
+ * a failure half way leaves the batch as it was before the call. */
+static int op_begin(struct sq *sq, dp_err *e)
+{
+    int rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = run(sq, Q_SAVEPOINT, e);
+    return rc;
+}
+
+static int op_end(struct sq *sq, int rc, dp_err *e)
+{
+    if (rc == DP_OK) {
+        rc = run(sq, Q_RELEASE, e);
+        if (rc == DP_OK)
+            return DP_OK;
+    }
+    /* Errors here are ignored: the first one is in e, and after an I/O error
+     * SQLite may already have rolled the whole transaction (and savepoint) back. */
+    (void)run(sq, Q_ROLLBACK_TO, NULL);
+    (void)run(sq, Q_RELEASE, NULL);
+    return rc;
+}
+
+static int not_found(dp_err *e, const char *what, int64_t id)
+{
+    return dp_err_set(e, DP_ENOTFOUND, "%s %lld not found", what, (long long)id);
+}
+
+/* LIMIT -1 is SQLite for "no limit". */
+static int64_t sql_limit(int64_t limit)
+{
+    return limit > 0 ? limit : -1;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static void sq_rollback(store *st)
+{
+    struct sq *sq = sq_of(st);
+    if (!sqlite3_get_autocommit(sq->db))
+        (void)run(sq, Q_ROLLBACK, NULL); /* void by interface; nothing useful to do on failure */
+}
+
+/* A failed COMMIT is rolled back at once: the caller has to treat the whole
+ * batch as lost either way, and a transaction left open would silently
+ * absorb the next batch's writes into a commit that already failed once. */
+static int sq_commit(store *st, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rc;
+    if (sqlite3_get_autocommit(sq->db))
+        return DP_OK;
+    rc = run(sq, Q_COMMIT, e);
+    if (rc != DP_OK)
+        sq_rollback(st);
+    return rc;
+}
+
+static int sq_in_transaction(store *st)
+{
+    return !sqlite3_get_autocommit(sq_of(st)->db);
+}
+
+static void sq_close(store *st)
+{
+    struct sq *sq = sq_of(st);
+    if (!sq)
+        return;
+    if (sq->db && !sqlite3_get_autocommit(sq->db))
+        (void)sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL); /* uncommitted work is lost */
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(sq->q[i]); /* accepts NULL */
+    sqlite3_close_v2(sq->db);
+    free(sq);
+}
+
+/* ---- workspaces and tokens --------------------------------------------- */
+
+static int insert_token(struct sq *sq, int64_t ws, const char *name, const char *hash, int64_t *id,
+                        dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, Q_TOKEN_INSERT, e);
+    int rc = DP_OK;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_text(s, 3, hash) || b_i64(s, 4, now_ms())) {
+        rc = db_fail(sq->db, e, "token_create");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "token_create");
+    if (rc == DP_OK && id)
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+out:
+    q_done(s);
+    return rc;
+}
+
+/* Inserts s as a new sender row; config NULL is stored as {}. */
+static int insert_sender(struct sq *sq, struct st_sender *s, dp_err *e)
+{
+    sqlite3_stmt *q = NULL;
+    char *config = NULL;
+    int rc = json_text(s->config, &config, e);
+    if (rc != DP_OK)
+        goto out;
+    q = q_get(sq, Q_SENDER_INSERT, e);
+    if (!q) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (s->created_at == 0)
+        s->created_at = now_ms();
+    if (b_i64(q, 1, s->ws) || b_text(q, 2, s->name) || b_text(q, 3, s->provider) ||
+        b_text(q, 4, config) || sqlite3_bind_double(q, 5, s->rate_per_second) ||
+        b_i64(q, 6, s->daily_limit) || b_i64(q, 7, s->active ? 1 : 0) ||
+        b_i64(q, 8, s->created_at)) {
+        rc = db_fail(sq->db, e, "sender_create");
+        goto out;
+    }
+    rc = step_done(sq, q, e, "sender_create");
+    if (rc == DP_OK)
+        s->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+out:
+    q_done(q);
+    free(config);
+    return rc;
+}
+
+static int sq_bootstrap(store *st, const char *admin_token_hash, int *created, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = DP_OK;
+    int exists = 0;
+
+    *created = 0;
+    if (!admin_token_hash || !*admin_token_hash)
+        return dp_err_set(e, DP_EINVAL, "bootstrap: admin token hash missing");
+    s = q_get(sq, Q_WS_ANY, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(sq->db, e, "bootstrap");
+        goto out;
+    }
+    exists = sqlite3_column_int(s, 0);
+    q_done(s);
+    s = NULL;
+
+    if (!exists) {
+        struct st_sender sb = {
+            .ws = 1,
+            .name = (char *)"sandbox",
+            .provider = (char *)"sandbox",
+            .active = 1,
+        };
+        sb.config = json_pack("{s:i}", "latency_ms", 0);
+        rc = op_begin(sq, e);
+        if (rc != DP_OK) {
+            json_decref(sb.config);
+            goto out;
+        }
+        s = q_get(sq, Q_WS_INSERT, e);
+        if (!s)
+            rc = DP_EINTERNAL;
+        else if (b_i64(s, 1, now_ms()))
+            rc = db_fail(sq->db, e, "bootstrap");
+        else
+            rc = step_done(sq, s, e, "bootstrap");
+        q_done(s);
+        s = NULL;
+        if (rc == DP_OK)
+            rc = insert_sender(sq, &sb, e);
+        if (rc == DP_OK)
+            rc = insert_token(sq, 1, "admin", admin_token_hash, NULL, e);
+        json_decref(sb.config);
+        rc = op_end(sq, rc, e);
+        if (rc != DP_OK)
+            goto out;
+        *created = 1;
+    }
+    rc = sq_commit(st, e);
+    if (rc != DP_OK)
+        *created = 0;
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_token_create(store *st, int64_t ws, const char *name, const char *hash, int64_t *id,
+                           dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rc;
+    if (!name || !hash)
+        return dp_err_set(e, DP_EINVAL, "token_create: name and hash are required");
+    rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = insert_token(sq, ws, name, hash, id, e);
+    return rc;
+}
+
+static int sq_token_lookup(store *st, const char *hash, int64_t *ws, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_TOKEN_LOOKUP, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_text(s, 1, hash)) {
+        rc = db_fail(sq->db, e, "token_lookup");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *ws = c_i64(s, 0);
+    else if (step == SQLITE_DONE)
+        rc = dp_err_set(e, DP_ENOTFOUND, "no such token");
+    else
+        rc = db_fail(sq->db, e, "token_lookup");
+out:
+    q_done(s);
+    return rc;
+}
+
+/* ---- senders ----------------------------------------------------------- */
+
+/* Fills s from the current row. With copy the strings are the row's own
+ * (release with st_sender_clear); without, they are borrowed from the
+ * statement and only config (always a new reference) must be released. */
+static int read_sender(sqlite3_stmt *q, struct st_sender *s, int copy, dp_err *e)
+{
+    int rc = DP_OK;
+    memset(s, 0, sizeof *s);
+    s->id = c_i64(q, SC_ID);
+    s->ws = c_i64(q, SC_WS);
+    s->rate_per_second = sqlite3_column_double(q, SC_RATE);
+    s->daily_limit = c_i64(q, SC_LIMIT);
+    s->active = sqlite3_column_int(q, SC_ACTIVE) != 0;
+    s->created_at = c_i64(q, SC_CREATED);
+    if (copy) {
+        rc = dup_str(c_text(q, SC_NAME), &s->name, e);
+        if (rc == DP_OK)
+            rc = dup_str(c_text(q, SC_PROVIDER), &s->provider, e);
+    } else {
+        /* The callback gets a const row, so lending the statement's text is safe. */
+        s->name = (char *)c_text(q, SC_NAME);
+        s->provider = (char *)c_text(q, SC_PROVIDER);
+    }
+    if (rc == DP_OK)
+        rc = json_parse(c_text(q, SC_CONFIG), "senders.config", &s->config, e);
+    if (rc != DP_OK && copy)
+        st_sender_clear(s);
+    return rc;
+}
+
+static int sq_sender_create(store *st, struct st_sender *s, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rc;
+    if (!s->name || !s->provider)
+        return dp_err_set(e, DP_EINVAL, "sender_create: name and provider are required");
+    rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = insert_sender(sq, s, e);
+    return rc;
+}
+
+static int sq_sender_get(store *st, int64_t ws, int64_t id, struct st_sender *out, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_SENDER_GET, e);
+    int rc = DP_OK;
+    int step;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
+        rc = db_fail(sq->db, e, "sender_get");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = read_sender(s, out, 1, e);
+    else if (step == SQLITE_DONE)
+        rc = not_found(e, "sender", id);
+    else
+        rc = db_fail(sq->db, e, "sender_get");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_sender_list(store *st, int64_t ws, st_sender_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_SENDER_LIST, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws)) {
+        rc = db_fail(sq->db, e, "sender_list");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_sender row;
+        rc = read_sender(s, &row, 0, e);
+        if (rc != DP_OK)
+            goto out;
+        rc = cb(ud, &row);
+        json_decref(row.config);
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "sender_list");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_sender_update(store *st, const struct st_sender *sd, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    char *config = NULL;
+    int rc;
+    if (!sd->name || !sd->provider)
+        return dp_err_set(e, DP_EINVAL, "sender_update: name and provider are required");
+    rc = json_text(sd->config, &config, e);
+    if (rc == DP_OK)
+        rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        goto out;
+    s = q_get(sq, Q_SENDER_UPDATE, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, sd->ws) || b_i64(s, 2, sd->id) || b_text(s, 3, sd->name) ||
+        b_text(s, 4, sd->provider) || b_text(s, 5, config) ||
+        sqlite3_bind_double(s, 6, sd->rate_per_second) || b_i64(s, 7, sd->daily_limit) ||
+        b_i64(s, 8, sd->active ? 1 : 0)) {
+        rc = db_fail(sq->db, e, "sender_update");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "sender_update");
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "sender", sd->id);
+out:
+    q_done(s);
+    free(config);
+    return rc;
+}
+
+static int sq_sender_delete(store *st, int64_t ws, int64_t id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_SENDER_DELETE, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_i64(s, 3, now_ms())) {
+        rc = db_fail(sq->db, e, "sender_delete");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "sender_delete");
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "sender", id);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_sender_in_use(store *st, int64_t ws, int64_t id, int *in_use, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_SENDER_IN_USE, e);
+    int rc = DP_OK;
+    *in_use = 0;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
+        rc = db_fail(sq->db, e, "sender_in_use");
+        goto out;
+    }
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(sq->db, e, "sender_in_use");
+        goto out;
+    }
+    *in_use = sqlite3_column_int(s, 0) != 0;
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_sender_recipient_touch(store *st, int64_t sender_id, const char *phone, int64_t at,
+                                     dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (!phone)
+        return dp_err_set(e, DP_EINVAL, "sender_recipient_touch: phone is required");
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_RECIP_TOUCH, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, sender_id) || b_text(s, 2, phone) || b_i64(s, 3, at))
+        rc = db_fail(sq->db, e, "sender_recipient_touch");
+    else
+        rc = step_done(sq, s, e, "sender_recipient_touch");
+    q_done(s);
+    return rc;
+}
+
+static int sq_sender_recipients(store *st, int64_t sender_id, int64_t since, st_recipient_cb cb,
+                                void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_RECIP_LIST, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, sender_id) || b_i64(s, 2, since)) {
+        rc = db_fail(sq->db, e, "sender_recipients");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = cb(ud, c_text(s, 0), c_i64(s, 1));
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "sender_recipients");
+out:
+    q_done(s);
+    return rc;
+}
+
+/* ---- lists and contacts ------------------------------------------------ */
+
+static int sq_list_create(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (!name)
+        return dp_err_set(e, DP_EINVAL, "list_create: name is required");
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_LIST_INSERT, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, now_ms())) {
+        rc = db_fail(sq->db, e, "list_create");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "list_create");
+    if (rc == DP_ECONFLICT)
+        rc = dp_err_set(e, DP_ECONFLICT, "a list named \"%s\" already exists", name);
+    if (rc == DP_OK && id)
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_list_find(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_LIST_FIND, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, name)) {
+        rc = db_fail(sq->db, e, "list_find");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *id = c_i64(s, 0);
+    else if (step == SQLITE_DONE)
+        rc = dp_err_set(e, DP_ENOTFOUND, "no list named \"%s\"", name ? name : "");
+    else
+        rc = db_fail(sq->db, e, "list_find");
+out:
+    q_done(s);
+    return rc;
+}
+
+/* Runs a list query (Q_LIST_GET or Q_LIST_ALL) and hands each row to cb. */
+static int lists_each(struct sq *sq, enum qid id, int64_t ws, int64_t list_id, st_list_cb cb,
+                      void *ud, int *rows, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, id, e);
+    int rc = DP_OK;
+    int step;
+    *rows = 0;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || (id == Q_LIST_GET && b_i64(s, 2, list_id))) {
+        rc = db_fail(sq->db, e, q_name[id]);
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_list l = {
+            .id = c_i64(s, 0),
+            .ws = c_i64(s, 1),
+            .name = c_text(s, 2),
+            .members = c_i64(s, 3),
+            .created_at = c_i64(s, 4),
+        };
+        (*rows)++;
+        if (!cb)
+            continue;
+        rc = cb(ud, &l);
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, q_name[id]);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_list_get(store *st, int64_t ws, int64_t id, st_list_cb cb, void *ud, dp_err *e)
+{
+    int rows = 0;
+    int rc = lists_each(sq_of(st), Q_LIST_GET, ws, id, cb, ud, &rows, e);
+    if (rc == DP_OK && rows == 0)
+        rc = not_found(e, "list", id);
+    return rc;
+}
+
+static int sq_list_all(store *st, int64_t ws, st_list_cb cb, void *ud, dp_err *e)
+{
+    int rows = 0;
+    return lists_each(sq_of(st), Q_LIST_ALL, ws, 0, cb, ud, &rows, e);
+}
+
+/* Read, merge in C, write back: jansson's json_object_update is exactly
+ * "key by key, new values win" (SQLite's json_patch would also recurse into
+ * nested objects and delete keys whose new value is null). */
+static int sq_contact_upsert(store *st, int64_t ws, const char *phone, const char *name,
+                             const json_t *vars, int64_t *contact_id, int *created, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    json_t *merged = NULL;
+    char *text = NULL;
+    int64_t id = 0;
+    int found = 0;
+    int rc;
+    int step;
+
+    if (!phone || !*phone)
+        return dp_err_set(e, DP_EINVAL, "contact_upsert: phone is required");
+    if (vars && !json_is_object(vars))
+        return dp_err_set(e, DP_EINVAL, "contact_upsert: vars must be a JSON object");
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+
+    s = q_get(sq, Q_CONTACT_FIND, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, phone)) {
+        rc = db_fail(sq->db, e, "contact_upsert");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        found = 1;
+        id = c_i64(s, 0);
+        if (vars && json_object_size(vars) > 0)
+            rc = json_parse(c_text(s, 1), "contacts.vars", &merged, e);
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(sq->db, e, "contact_upsert");
+    }
+    q_done(s);
+    s = NULL;
+    if (rc != DP_OK)
+        goto out;
+
+    if (found) {
+        if (merged) {
+            /* update() only takes references to vars' values; vars is unchanged. */
+            if (!json_is_object(merged) || json_object_update(merged, (json_t *)vars) != 0) {
+                rc = dp_err_set(e, DP_EDB, "contact_upsert: stored vars are not an object");
+                goto out;
+            }
+            rc = json_text(merged, &text, e);
+            if (rc != DP_OK)
+                goto out;
+        }
+        if (!name && !text)
+            goto done; /* nothing to change */
+        s = q_get(sq, Q_CONTACT_UPDATE, e);
+        if (!s) {
+            rc = DP_EINTERNAL;
+            goto out;
+        }
+        if (b_i64(s, 1, id) || b_text(s, 2, name) || b_text(s, 3, text) || b_i64(s, 4, now_ms())) {
+            rc = db_fail(sq->db, e, "contact_upsert");
+            goto out;
+        }
+        rc = step_done(sq, s, e, "contact_upsert");
+    } else {
+        if (vars) {
+            rc = json_text(vars, &text, e);
+            if (rc != DP_OK)
+                goto out;
+        }
+        s = q_get(sq, Q_CONTACT_INSERT, e);
+        if (!s) {
+            rc = DP_EINTERNAL;
+            goto out;
+        }
+        if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_text(s, 3, name) || b_text(s, 4, text) ||
+            b_i64(s, 5, now_ms())) {
+            rc = db_fail(sq->db, e, "contact_upsert");
+            goto out;
+        }
+        rc = step_done(sq, s, e, "contact_upsert");
+        id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+    }
+    if (rc != DP_OK)
+        goto out;
+done:
+    if (contact_id)
+        *contact_id = id;
+    if (created)
+        *created = !found;
+out:
+    q_done(s);
+    json_decref(merged);
+    free(text);
+    return rc;
+}
+
+static int sq_list_add(store *st, int64_t list_id, int64_t contact_id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_MEMBER_ADD, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, list_id) || b_i64(s, 2, contact_id))
+        rc = db_fail(sq->db, e, "list_add");
+    else
+        rc = step_done(sq, s, e, "list_add"); /* a missing list or contact: DP_ENOTFOUND */
+    q_done(s);
+    return rc;
+}
+
+static int sq_list_members(store *st, int64_t ws, int64_t list_id, int64_t limit, st_member_cb cb,
+                           void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rows = 0;
+    int rc;
+    int step;
+
+    /* The workspace check, so that another workspace's list is not found. */
+    rc = lists_each(sq, Q_LIST_GET, ws, list_id, NULL, NULL, &rows, e);
+    if (rc != DP_OK)
+        return rc;
+    if (rows == 0)
+        return not_found(e, "list", list_id);
+    s = q_get(sq, Q_MEMBERS, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, list_id) || b_i64(s, 2, sql_limit(limit))) {
+        rc = db_fail(sq->db, e, "list_members");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = cb(ud, c_text(s, 0), c_text(s, 1), c_text(s, 2));
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "list_members");
+out:
+    q_done(s);
+    return rc;
+}
+
+/* ---- campaigns --------------------------------------------------------- */
+
+/* As read_sender: copy decides whether strings are owned or borrowed; spec
+ * is always a new reference. */
+static int read_campaign(sqlite3_stmt *q, struct st_campaign *c, int copy, dp_err *e)
+{
+    int rc = DP_OK;
+    memset(c, 0, sizeof *c);
+    c->id = c_i64(q, CC_ID);
+    c->ws = c_i64(q, CC_WS);
+    c->status = sqlite3_column_int(q, CC_STATUS);
+    c->start_at = c_i64(q, CC_START_AT);
+    c->created_at = c_i64(q, CC_CREATED);
+    c->started_at = c_i64(q, CC_STARTED);
+    c->finished_at = c_i64(q, CC_FINISHED);
+    c->next_send_at = c_i64(q, CC_NEXT_SEND);
+    c->sends_since_rest = c_i64(q, CC_SENDS_SINCE_REST);
+    c->rest_until = c_i64(q, CC_REST_UNTIL);
+    for (int i = 0; i < MS__COUNT; i++)
+        c->counts[i] = c_i64(q, CC_COUNTS + i);
+    c->total = c_i64(q, CC_TOTAL);
+    if (copy) {
+        rc = dup_str(c_text(q, CC_NAME), &c->name, e);
+        if (rc == DP_OK)
+            rc = dup_str(c_text(q, CC_REASON), &c->state_reason, e);
+    } else {
+        c->name = (char *)c_text(q, CC_NAME);
+        c->state_reason = (char *)c_text(q, CC_REASON);
+    }
+    if (rc == DP_OK)
+        rc = json_parse(c_text(q, CC_SPEC), "campaigns.spec", &c->spec, e);
+    if (rc != DP_OK && copy)
+        st_campaign_clear(c);
+    return rc;
+}
+
+/* Stores c as given, counts included (normally all zero: the caller adds the
+ * deltas of the messages it inserts); created_at 0 becomes now. */
+static int sq_campaign_create(store *st, struct st_campaign *c, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    char *spec = NULL;
+    int64_t total = 0;
+    int bad = 0;
+    int rc;
+
+    if (!c->name)
+        return dp_err_set(e, DP_EINVAL, "campaign_create: name is required");
+    rc = json_text(c->spec, &spec, e);
+    if (rc == DP_OK)
+        rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        goto out;
+    s = q_get(sq, Q_CAMP_INSERT, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (c->created_at == 0)
+        c->created_at = now_ms();
+    bad = b_i64(s, 1, c->ws) || b_text(s, 2, c->name) || b_i64(s, 3, c->status) ||
+          b_text(s, 4, c->state_reason) || b_text(s, 5, spec) || b_i64(s, 6, c->start_at) ||
+          b_i64(s, 7, c->created_at) || b_i64(s, 8, c->started_at) || b_i64(s, 9, c->finished_at) ||
+          b_i64(s, 10, c->next_send_at) || b_i64(s, 11, c->sends_since_rest) ||
+          b_i64(s, 12, c->rest_until);
+    for (int i = 0; i < MS__COUNT && !bad; i++) {
+        bad = b_i64(s, 13 + i, c->counts[i]);
+        total += c->counts[i];
+    }
+    if (bad || b_i64(s, 13 + MS__COUNT, total)) {
+        rc = db_fail(sq->db, e, "campaign_create");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "campaign_create");
+    if (rc == DP_OK) {
+        c->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+        c->total = total;
+    }
+out:
+    q_done(s);
+    free(spec);
+    return rc;
+}
+
+static int sq_campaign_update(store *st, const struct st_campaign *c, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    char *spec = NULL;
+    int rc;
+
+    if (!c->name)
+        return dp_err_set(e, DP_EINVAL, "campaign_update: name is required");
+    rc = json_text(c->spec, &spec, e);
+    if (rc == DP_OK)
+        rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        goto out;
+    s = q_get(sq, Q_CAMP_UPDATE, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, c->ws) || b_i64(s, 2, c->id) || b_text(s, 3, c->name) ||
+        b_i64(s, 4, c->status) || b_text(s, 5, c->state_reason) || b_text(s, 6, spec) ||
+        b_i64(s, 7, c->start_at) || b_i64(s, 8, c->started_at) || b_i64(s, 9, c->finished_at) ||
+        b_i64(s, 10, c->next_send_at) || b_i64(s, 11, c->sends_since_rest) ||
+        b_i64(s, 12, c->rest_until)) {
+        rc = db_fail(sq->db, e, "campaign_update");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "campaign_update");
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "campaign", c->id);
+out:
+    q_done(s);
+    free(spec);
+    return rc;
+}
+
+static int sq_campaign_get(store *st, int64_t ws, int64_t id, struct st_campaign *out, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_CAMP_GET, e);
+    int rc = DP_OK;
+    int step;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
+        rc = db_fail(sq->db, e, "campaign_get");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = read_campaign(s, out, 1, e);
+    else if (step == SQLITE_DONE)
+        rc = not_found(e, "campaign", id);
+    else
+        rc = db_fail(sq->db, e, "campaign_get");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_campaign_list(store *st, int64_t ws, int status, st_campaign_cb cb, void *ud,
+                            dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_CAMP_LIST, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, status)) {
+        rc = db_fail(sq->db, e, "campaign_list");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_campaign row;
+        rc = read_campaign(s, &row, 0, e);
+        if (rc != DP_OK)
+            goto out;
+        rc = cb(ud, &row);
+        json_decref(row.spec);
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "campaign_list");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int counts_add(struct sq *sq, int64_t id, const int64_t delta[MS__COUNT], dp_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t total = 0;
+    int any = 0;
+    int bad = 0;
+    int rc;
+
+    for (int i = 0; i < MS__COUNT; i++) {
+        total += delta[i];
+        any |= delta[i] != 0;
+    }
+    if (!any)
+        return DP_OK; /* the engine calls this every turn; do not open a transaction for nothing */
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_CAMP_COUNTS, e);
+    if (!s)
+        return DP_EINTERNAL;
+    bad = b_i64(s, 1, id);
+    for (int i = 0; i < MS__COUNT && !bad; i++)
+        bad = b_i64(s, 2 + i, delta[i]);
+    if (bad || b_i64(s, 2 + MS__COUNT, total)) {
+        rc = db_fail(sq->db, e, "campaign_counts_add");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "campaign_counts_add");
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "campaign", id);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_campaign_counts_add(store *st, int64_t id, const int64_t delta[MS__COUNT], dp_err *e)
+{
+    return counts_add(sq_of(st), id, delta, e);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Fills m from the current row with strings borrowed from the statement:
+ * messages only ever reach callers through callbacks. */
+static void read_message(sqlite3_stmt *q, struct st_message *m)
+{
+    m->id = c_i64(q, MC_ID);
+    m->campaign_id = c_i64(q, MC_CAMPAIGN);
+    m->phone = (char *)c_text(q, MC_PHONE);
+    m->name = (char *)c_text(q, MC_NAME);
+    m->vars = (char *)c_text(q, MC_VARS);
+    m->status = sqlite3_column_int(q, MC_STATUS);
+    m->attempts = sqlite3_column_int(q, MC_ATTEMPTS);
+    m->sender_id = c_i64(q, MC_SENDER);
+    m->provider_id = (char *)c_text(q, MC_PROVIDER_ID);
+    m->error_code = (char *)c_text(q, MC_ERROR_CODE);
+    m->error_detail = (char *)c_text(q, MC_ERROR_DETAIL);
+    m->queued_at = c_i64(q, MC_QUEUED_AT);
+    m->sent_at = c_i64(q, MC_SENT_AT);
+    m->delivered_at = c_i64(q, MC_DELIVERED_AT);
+    m->read_at = c_i64(q, MC_READ_AT);
+    m->failed_at = c_i64(q, MC_FAILED_AT);
+    m->next_attempt_at = c_i64(q, MC_NEXT_ATTEMPT);
+}
+
+static int sq_message_insert(store *st, struct st_message *m, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (!m->phone)
+        return dp_err_set(e, DP_EINVAL, "message_insert: phone is required");
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_MSG_INSERT, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, m->campaign_id) || b_text(s, 2, m->phone) || b_text(s, 3, m->name) ||
+        b_text(s, 4, m->vars) || b_i64(s, 5, m->status) || b_i64(s, 6, m->attempts) ||
+        b_i64(s, 7, m->sender_id) || b_text(s, 8, m->provider_id) || b_text(s, 9, m->error_code) ||
+        b_text(s, 10, m->error_detail) || b_i64(s, 11, m->queued_at) || b_i64(s, 12, m->sent_at) ||
+        b_i64(s, 13, m->delivered_at) || b_i64(s, 14, m->read_at) || b_i64(s, 15, m->failed_at) ||
+        b_i64(s, 16, m->next_attempt_at)) {
+        rc = db_fail(sq->db, e, "message_insert");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "message_insert"); /* a missing campaign: DP_ENOTFOUND */
+    if (rc == DP_OK)
+        m->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+out:
+    q_done(s);
+    return rc;
+}
+
+/* The hot path: two calls per message sent. */
+static int sq_message_update(store *st, const struct st_message *m, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_MSG_UPDATE, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, m->id) || b_i64(s, 2, m->status) || b_i64(s, 3, m->attempts) ||
+        b_i64(s, 4, m->sender_id) || b_text(s, 5, m->provider_id) || b_text(s, 6, m->error_code) ||
+        b_text(s, 7, m->error_detail) || b_i64(s, 8, m->queued_at) || b_i64(s, 9, m->sent_at) ||
+        b_i64(s, 10, m->delivered_at) || b_i64(s, 11, m->read_at) || b_i64(s, 12, m->failed_at) ||
+        b_i64(s, 13, m->next_attempt_at)) {
+        rc = db_fail(sq->db, e, "message_update");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "message_update");
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "message", m->id);
+out:
+    q_done(s);
+    return rc;
+}
+
+/* Runs a message query whose ?1..?3 are campaign, after_id and limit. */
+static int messages_each(struct sq *sq, enum qid id, int64_t campaign_id, int status,
+                         int64_t after_id, int64_t limit, st_message_cb cb, void *ud, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, id, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, after_id) || b_i64(s, 3, sql_limit(limit)) ||
+        (id == Q_MSG_LIST_STATUS && b_i64(s, 4, status))) {
+        rc = db_fail(sq->db, e, q_name[id]);
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_message m;
+        read_message(s, &m);
+        rc = cb(ud, &m);
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, q_name[id]);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_message_queued(store *st, int64_t campaign_id, int64_t after_id, int64_t limit,
+                             st_message_cb cb, void *ud, dp_err *e)
+{
+    return messages_each(sq_of(st), Q_MSG_QUEUED, campaign_id, MS_QUEUED, after_id, limit, cb, ud,
+                         e);
+}
+
+static int sq_message_list(store *st, int64_t campaign_id, int status, int64_t after_id,
+                           int64_t limit, st_message_cb cb, void *ud, dp_err *e)
+{
+    return messages_each(sq_of(st), status < 0 ? Q_MSG_LIST : Q_MSG_LIST_STATUS, campaign_id,
+                         status, after_id, limit, cb, ud, e);
+}
+
+/* Whether a receipt may move a message from status old to nw (one of sent,
+ * delivered, read, failed). Forward along queued < sending < sent <
+ * delivered < read; failed only after sending or sent (a gateway may reject
+ * what it first accepted) and never after delivery; unknown -- we crashed
+ * while sending -- yields to whatever the gateway proves; failed and
+ * skipped are final. */
+static int receipt_moves(int old, int nw)
+{
+    switch (old) {
+    case MS_QUEUED:
+    case MS_SENDING:
+    case MS_SENT:
+    case MS_DELIVERED:
+    case MS_READ:
+        if (nw == MS_FAILED)
+            return old == MS_SENDING || old == MS_SENT;
+        return nw > old; /* the enum lists queued..read in their order */
+    case MS_UNKNOWN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int sq_message_receipt(store *st, int64_t sender_id, const char *provider_id, int new_status,
+                              int64_t at, const char *code, const char *detail,
+                              int64_t *campaign_id, int *old_status, int *changed, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int64_t msg_id = 0;
+    int old = 0;
+    int rc = DP_OK;
+    int step;
+
+    *changed = 0;
+    if (new_status != MS_SENT && new_status != MS_DELIVERED && new_status != MS_READ &&
+        new_status != MS_FAILED)
+        return dp_err_set(e, DP_EINVAL, "message_receipt: status %s is not a receipt",
+                          msg_status_name(new_status));
+    if (!provider_id)
+        return dp_err_set(e, DP_EINVAL, "message_receipt: provider id is required");
+    /* Read and write under the same write lock, so the forward-only decision
+     * is made on the status the update will overwrite. */
+    rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+
+    s = q_get(sq, Q_MSG_RECEIPT_FIND, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id)) {
+        rc = db_fail(sq->db, e, "message_receipt");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        msg_id = c_i64(s, 0);
+        *campaign_id = c_i64(s, 1);
+        old = sqlite3_column_int(s, 2);
+        *old_status = old;
+    } else if (step == SQLITE_DONE) {
+        rc = dp_err_set(e, DP_ENOTFOUND, "no message with provider id \"%s\" from sender %lld",
+                        provider_id, (long long)sender_id);
+    } else {
+        rc = db_fail(sq->db, e, "message_receipt");
+    }
+    q_done(s);
+    s = NULL;
+    if (rc != DP_OK || !receipt_moves(old, new_status))
+        goto out; /* a late or repeated receipt changes nothing */
+
+    s = q_get(sq, Q_MSG_RECEIPT_SET, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, msg_id) || b_i64(s, 2, new_status) || b_i64(s, 3, at) ||
+        b_text(s, 4, new_status == MS_FAILED ? code : NULL) ||
+        b_text(s, 5, new_status == MS_FAILED ? detail : NULL)) {
+        rc = db_fail(sq->db, e, "message_receipt");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "message_receipt");
+    if (rc == DP_OK)
+        *changed = 1;
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_message_recover(store *st, int64_t campaign_id, int resend, int64_t *n, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int64_t delta[MS__COUNT] = {0};
+    int to = resend ? MS_QUEUED : MS_UNKNOWN;
+    int64_t moved = 0;
+    int rc;
+
+    *n = 0;
+    rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_MSG_RECOVER, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, to)) {
+        rc = db_fail(sq->db, e, "message_recover");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "message_recover");
+    if (rc != DP_OK)
+        goto out;
+    moved = (int64_t)sqlite3_changes64(sq->db);
+    q_done(s);
+    s = NULL;
+    if (moved > 0) {
+        delta[MS_SENDING] = -moved;
+        delta[to] = moved;
+        rc = counts_add(sq, campaign_id, delta, e);
+    }
+out:
+    q_done(s);
+    rc = op_end(sq, rc, e);
+    if (rc == DP_OK)
+        *n = moved;
+    return rc;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *type,
+                        const json_t *detail, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    char *text = NULL;
+    int rc;
+    if (!type)
+        return dp_err_set(e, DP_EINVAL, "event_add: type is required");
+    rc = json_text(detail, &text, e);
+    if (rc == DP_OK)
+        rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        goto out;
+    s = q_get(sq, Q_EVENT_INSERT, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, at) || b_text(s, 3, type) || b_text(s, 4, text)) {
+        rc = db_fail(sq->db, e, "event_add");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "event_add");
+out:
+    q_done(s);
+    free(text);
+    return rc;
+}
+
+static int sq_event_list(store *st, int64_t campaign_id, int64_t limit, st_event_cb cb, void *ud,
+                         dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_EVENT_LIST, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, sql_limit(limit))) {
+        rc = db_fail(sq->db, e, "event_list");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_event ev = {
+            .id = c_i64(s, 0),
+            .campaign_id = c_i64(s, 1),
+            .at = c_i64(s, 2),
+            .type = c_text(s, 3),
+            .detail = c_text(s, 4),
+        };
+        rc = cb(ud, &ev);
+        if (rc != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "event_list");
+out:
+    q_done(s);
+    return rc;
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+static const struct store_vtab sqlite_vtab = {
+    .name = "sqlite",
+    .close = sq_close,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
+    .bootstrap = sq_bootstrap,
+    .token_create = sq_token_create,
+    .token_lookup = sq_token_lookup,
+    .sender_create = sq_sender_create,
+    .sender_get = sq_sender_get,
+    .sender_list = sq_sender_list,
+    .sender_update = sq_sender_update,
+    .sender_delete = sq_sender_delete,
+    .sender_in_use = sq_sender_in_use,
+    .sender_recipient_touch = sq_sender_recipient_touch,
+    .sender_recipients = sq_sender_recipients,
+    .list_create = sq_list_create,
+    .list_find = sq_list_find,
+    .list_get = sq_list_get,
+    .list_all = sq_list_all,
+    .contact_upsert = sq_contact_upsert,
+    .list_add = sq_list_add,
+    .list_members = sq_list_members,
+    .campaign_create = sq_campaign_create,
+    .campaign_update = sq_campaign_update,
+    .campaign_get = sq_campaign_get,
+    .campaign_list = sq_campaign_list,
+    .campaign_counts_add = sq_campaign_counts_add,
+    .message_insert = sq_message_insert,
+    .message_update = sq_message_update,
+    .message_queued = sq_message_queued,
+    .message_list = sq_message_list,
+    .message_receipt = sq_message_receipt,
+    .message_recover = sq_message_recover,
+    .event_add = sq_event_add,
+    .event_list = sq_event_list,
+};
+
+/* mkdir -p of the directory part of path. 0700: the database holds sender
+ * credentials. */
+static int make_parent_dirs(const char *path, dp_err *e)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+    if (!slash || slash == path)
+        return DP_OK;
+    n = (size_t)(slash - path);
+    if (n >= sizeof dir)
+        return dp_err_set(e, DP_EINVAL, "database path too long");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    for (char *p = dir + 1;; p++) {
+        char c = *p;
+        if (c != '/' && c != '\0')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return dp_err_errno(e, dir);
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    return DP_OK;
+}
+
+/* Runs SQL that needs no parameters, outside the statement cache (setup only). */
+static int exec_sql(sqlite3 *db, const char *sql, const char *what, dp_err *e)
+{
+    char *msg = NULL;
+    int rc = DP_OK;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = dp_err_set(e, DP_EDB, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+    }
+    return rc;
+}
+
+/* The first column of the first row of sql as an integer, or as text into
+ * buf when buf is given. */
+static int query_one(sqlite3 *db, const char *sql, int64_t *num, char *buf, size_t bufsz, dp_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = DP_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(db, e, sql);
+        goto out;
+    }
+    if (num)
+        *num = c_i64(s, 0);
+    if (buf)
+        snprintf(buf, bufsz, "%s", c_text(s, 0) ? c_text(s, 0) : "");
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Brings the schema up to N_MIGRATIONS in one transaction, so a crash
+ * mid-migration leaves the previous version intact. */
+static int migrate(sqlite3 *db, dp_err *e)
+{
+    char sql[64];
+    int64_t v = 0;
+    int rc = query_one(db, "PRAGMA user_version", &v, NULL, 0, e);
+    if (rc != DP_OK || v == N_MIGRATIONS)
+        return rc;
+    rc = exec_sql(db, "BEGIN IMMEDIATE", "migrate", e);
+    if (rc != DP_OK)
+        return rc;
+    /* Again under the write lock: another process may have just migrated. */
+    rc = query_one(db, "PRAGMA user_version", &v, NULL, 0, e);
+    if (rc != DP_OK)
+        goto out;
+    if (v < 0 || v > N_MIGRATIONS) {
+        rc = dp_err_set(e, DP_EDB, "database schema version %lld is newer than this binary's (%d)",
+                        (long long)v, N_MIGRATIONS);
+        goto out;
+    }
+    for (int i = (int)v; i < N_MIGRATIONS && rc == DP_OK; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "migration %d", i + 1);
+        rc = exec_sql(db, migrations[i], what, e);
+    }
+    if (rc != DP_OK)
+        goto out;
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", N_MIGRATIONS);
+    rc = exec_sql(db, sql, "migrate", e);
+    if (rc == DP_OK)
+        rc = exec_sql(db, "COMMIT", "migrate", e);
+out:
+    if (rc != DP_OK && !sqlite3_get_autocommit(db))
+        (void)exec_sql(db, "ROLLBACK", "migrate", NULL);
+    return rc;
+}
+
+int store_sqlite_open(const char *path, store **out, dp_err *e)
+{
+    struct sq *sq = NULL;
+    char mode[16];
+    int rc;
+
+    *out = NULL;
+    if (!path || !*path)
+        return dp_err_set(e, DP_EINVAL, "database path is empty");
+    rc = make_parent_dirs(path, e);
+    if (rc != DP_OK)
+        return rc;
+    sq = calloc(1, sizeof *sq);
+    if (!sq)
+        return dp_err_set(e, DP_ENOMEM, "out of memory");
+    sq->base.v = &sqlite_vtab;
+
+    /* NOMUTEX: the store is used from one thread, so SQLite's own locking
+     * would be pure overhead on the hot path. */
+    if (sqlite3_open_v2(path, &sq->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = dp_err_set(e, DP_EDB, "%s: %s", path,
+                        sq->db ? sqlite3_errmsg(sq->db) : "cannot allocate a connection");
+        goto out;
+    }
+    (void)sqlite3_extended_result_codes(sq->db, 1); /* tell UNIQUE from FOREIGN KEY */
+    (void)sqlite3_busy_timeout(sq->db, 5000);
+
+    rc = query_one(sq->db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode, e);
+    if (rc != DP_OK)
+        goto out;
+    /* An in-memory database (tests) reports "memory" and cannot do WAL. */
+    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
+        rc = dp_err_set(e, DP_EDB, "%s: cannot use WAL journal (got %s)", path, mode);
+        goto out;
+    }
+    /* synchronous=FULL: a commit must be on disk before the engine calls a
+     * gateway, or a crash could forget a message that was really sent.
+     * journal_size_limit trims the WAL back after a large burst. */
+    rc = exec_sql(sq->db,
+                  "PRAGMA synchronous = FULL;"
+                  "PRAGMA foreign_keys = ON;"
+                  "PRAGMA temp_store = MEMORY;"
+                  "PRAGMA cache_size = -32768;"
+                  "PRAGMA journal_size_limit = 67108864;",
+                  "configure", e);
+    if (rc != DP_OK)
+        goto out;
+    rc = migrate(sq->db, e);
+    if (rc != DP_OK)
+        goto out;
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(sq->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->q[i], NULL) !=
+            SQLITE_OK) {
+            rc = dp_err_set(e, DP_EDB, "prepare %s: %s", q_name[i], sqlite3_errmsg(sq->db));
+            goto out;
+        }
+    }
+    *out = &sq->base;
+    sq = NULL;
+out:
+    sq_close(sq ? &sq->base : NULL);
+    return rc;
+}

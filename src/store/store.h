@@ -1,0 +1,205 @@
+/* The store interface: everything disparo keeps on disk goes through this
+ * table of function pointers, so the engine and the API do not know whether
+ * SQLite (store/sqlite.c, the default) or PostgreSQL (later) is underneath.
+ *
+ * Transactions are batched for throughput: the first write after a commit
+ * opens a transaction, and every later write joins it until commit() is
+ * called. The engine commits once per turn of the event loop, before any
+ * message it marked `sending` in that turn is handed to a sender; API
+ * handlers that change data commit before they answer. Reads see the
+ * connection's own uncommitted writes. The store is used from one thread.
+ *
+ * Times are wall-clock milliseconds since the Unix epoch; 0 means "none".
+ * Functions return DP_OK or a negative dp_code (DP_ENOTFOUND when a row does
+ * not exist, DP_ECONFLICT on a unique name, DP_EDB otherwise) with detail in e.
+ * Strings in row structs filled by the store are owned by the row: release
+ * them with the matching *_row_clear() function. */
+#ifndef DP_STORE_H
+#define DP_STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct store store;
+
+enum msg_status {
+    MS_QUEUED,
+    MS_SENDING,
+    MS_SENT,
+    MS_DELIVERED,
+    MS_READ,
+    MS_FAILED,
+    MS_SKIPPED,
+    MS_UNKNOWN,
+    MS__COUNT
+};
+
+enum camp_status { CS_DRAFT, CS_SCHEDULED, CS_RUNNING, CS_PAUSED, CS_COMPLETED, CS_CANCELLED, CS__COUNT };
+
+const char *msg_status_name(int st);
+int msg_status_parse(const char *s); /* -1 if unknown */
+const char *camp_status_name(int st);
+int camp_status_parse(const char *s);
+
+struct st_sender {
+    int64_t id, ws;
+    char *name;
+    char *provider;
+    json_t *config; /* full config, secrets included */
+    double rate_per_second;
+    int64_t daily_limit;
+    int active; /* 1 = active, 0 = disabled */
+    int64_t created_at;
+};
+void st_sender_clear(struct st_sender *s);
+
+struct st_campaign {
+    int64_t id, ws;
+    char *name;
+    int status;          /* enum camp_status */
+    char *state_reason;  /* NULL when not waiting */
+    json_t *spec;        /* message, sender_ids, audience, window, interval, pause, options */
+    int64_t start_at, created_at, started_at, finished_at, next_send_at;
+    int64_t sends_since_rest; /* pacing state that survives a restart */
+    int64_t rest_until;
+    int64_t counts[MS__COUNT]; /* as last committed plus this transaction's deltas */
+    int64_t total;
+};
+void st_campaign_clear(struct st_campaign *c);
+
+struct st_message {
+    int64_t id, campaign_id;
+    char *phone;
+    char *name;      /* may be NULL */
+    char *vars;      /* JSON object text, may be NULL */
+    int status;      /* enum msg_status */
+    int attempts;
+    int64_t sender_id; /* 0 = none yet */
+    char *provider_id; /* may be NULL */
+    char *error_code;  /* may be NULL */
+    char *error_detail;
+    int64_t queued_at, sent_at, delivered_at, read_at, failed_at;
+    int64_t next_attempt_at; /* a queued message waiting for a retry */
+};
+void st_message_clear(struct st_message *m);
+
+struct st_event {
+    int64_t id, campaign_id, at;
+    const char *type;   /* borrowed during the callback */
+    const char *detail; /* JSON object text, borrowed during the callback */
+};
+
+struct st_list {
+    int64_t id, ws;
+    const char *name; /* borrowed during the callback / until the next call */
+    int64_t members;
+    int64_t created_at;
+};
+
+/* Iteration callbacks return 0 to go on, nonzero to stop (that value is returned). */
+typedef int (*st_sender_cb)(void *ud, const struct st_sender *s);
+typedef int (*st_campaign_cb)(void *ud, const struct st_campaign *c);
+typedef int (*st_message_cb)(void *ud, const struct st_message *m);
+typedef int (*st_event_cb)(void *ud, const struct st_event *ev);
+typedef int (*st_list_cb)(void *ud, const struct st_list *l);
+/* A list member: borrowed strings; vars is JSON object text or NULL. */
+typedef int (*st_member_cb)(void *ud, const char *phone, const char *name, const char *vars);
+typedef int (*st_recipient_cb)(void *ud, const char *phone, int64_t at);
+
+struct store_vtab {
+    const char *name; /* "sqlite" */
+    void (*close)(store *st);
+    int (*commit)(store *st, dp_err *e);
+    void (*rollback)(store *st);
+    int (*in_transaction)(store *st);
+
+    /* First start: when no workspace exists, creates workspace 1, a sandbox
+     * sender named "sandbox" and an admin token with this SHA-256 hex hash;
+     * *created says whether it did. Commits. */
+    int (*bootstrap)(store *st, const char *admin_token_hash, int *created, dp_err *e);
+    int (*token_create)(store *st, int64_t ws, const char *name, const char *hash, int64_t *id,
+                        dp_err *e);
+    /* DP_ENOTFOUND when no token has this hash. */
+    int (*token_lookup)(store *st, const char *hash, int64_t *ws, dp_err *e);
+
+    int (*sender_create)(store *st, struct st_sender *s, dp_err *e); /* sets s->id, created_at */
+    /* ws = 0 matches any workspace (the engine's view). Deleted senders are not found. */
+    int (*sender_get)(store *st, int64_t ws, int64_t id, struct st_sender *out, dp_err *e);
+    int (*sender_list)(store *st, int64_t ws, st_sender_cb cb, void *ud, dp_err *e);
+    int (*sender_update)(store *st, const struct st_sender *s, dp_err *e); /* by s->id */
+    int (*sender_delete)(store *st, int64_t ws, int64_t id, dp_err *e);
+    /* Whether a campaign that is not completed or cancelled lists this sender. */
+    int (*sender_in_use)(store *st, int64_t ws, int64_t id, int *in_use, dp_err *e);
+    /* Daily-limit bookkeeping: the last time each phone was sent to by a sender. */
+    int (*sender_recipient_touch)(store *st, int64_t sender_id, const char *phone, int64_t at,
+                                  dp_err *e);
+    int (*sender_recipients)(store *st, int64_t sender_id, int64_t since, st_recipient_cb cb,
+                             void *ud, dp_err *e);
+
+    int (*list_create)(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e);
+    int (*list_find)(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e);
+    int (*list_get)(store *st, int64_t ws, int64_t id, st_list_cb cb, void *ud, dp_err *e);
+    int (*list_all)(store *st, int64_t ws, st_list_cb cb, void *ud, dp_err *e);
+    /* Inserts or updates the workspace's contact with this phone: name replaces
+     * when not NULL, vars (a JSON object, may be NULL) are merged key by key.
+     * *created = 1 for a new contact. */
+    int (*contact_upsert)(store *st, int64_t ws, const char *phone, const char *name,
+                          const json_t *vars, int64_t *contact_id, int *created, dp_err *e);
+    int (*list_add)(store *st, int64_t list_id, int64_t contact_id, dp_err *e);
+    /* Members in insertion order; limit 0 = all. */
+    int (*list_members)(store *st, int64_t ws, int64_t list_id, int64_t limit, st_member_cb cb,
+                        void *ud, dp_err *e);
+
+    int (*campaign_create)(store *st, struct st_campaign *c, dp_err *e); /* sets c->id */
+    /* Writes name, status, state_reason, spec, times and pacing state (not counts). */
+    int (*campaign_update)(store *st, const struct st_campaign *c, dp_err *e);
+    int (*campaign_get)(store *st, int64_t ws, int64_t id, struct st_campaign *out, dp_err *e);
+    /* status < 0 = any; newest first. ws = 0 = every workspace. */
+    int (*campaign_list)(store *st, int64_t ws, int status, st_campaign_cb cb, void *ud,
+                         dp_err *e);
+    /* Adds per-status deltas to the campaign's stored counts. */
+    int (*campaign_counts_add)(store *st, int64_t id, const int64_t delta[MS__COUNT], dp_err *e);
+
+    /* Adds a message (m->id is set). The caller adds the matching count delta. */
+    int (*message_insert)(store *st, struct st_message *m, dp_err *e);
+    /* Writes every mutable field of m (status, attempts, sender, provider id,
+     * error, times, next_attempt_at) by m->id. */
+    int (*message_update)(store *st, const struct st_message *m, dp_err *e);
+    /* Queued messages of a campaign with id > after_id, by id, at most limit. */
+    int (*message_queued)(store *st, int64_t campaign_id, int64_t after_id, int64_t limit,
+                          st_message_cb cb, void *ud, dp_err *e);
+    /* Messages of a campaign by id, after_id exclusive; status < 0 = any. */
+    int (*message_list)(store *st, int64_t campaign_id, int status, int64_t after_id,
+                        int64_t limit, st_message_cb cb, void *ud, dp_err *e);
+    /* A gateway receipt: finds the message this sender sent with provider_id
+     * and moves it to new_status (MS_SENT, MS_DELIVERED, MS_READ or MS_FAILED)
+     * only if that is forward (a late "delivered" after "read" changes
+     * nothing), setting the matching *_at and, for MS_FAILED, the error. Fills
+     * *campaign_id and *old_status; *changed says whether it moved.
+     * DP_ENOTFOUND when no message matches. The caller adjusts counts. */
+    int (*message_receipt)(store *st, int64_t sender_id, const char *provider_id, int new_status,
+                           int64_t at, const char *code, const char *detail,
+                           int64_t *campaign_id, int *old_status, int *changed, dp_err *e);
+    /* After a crash: every `sending` message of the campaign becomes `unknown`
+     * (or `queued` again when resend is set); *n says how many. Adjusts the
+     * stored counts itself. */
+    int (*message_recover)(store *st, int64_t campaign_id, int resend, int64_t *n, dp_err *e);
+
+    int (*event_add)(store *st, int64_t campaign_id, int64_t at, const char *type,
+                     const json_t *detail, dp_err *e);
+    /* Newest first. */
+    int (*event_list)(store *st, int64_t campaign_id, int64_t limit, st_event_cb cb, void *ud,
+                      dp_err *e);
+};
+
+struct store {
+    const struct store_vtab *v;
+};
+
+/* Opens (creating and migrating as needed) the SQLite store at path.
+ * The caller closes it with st->v->close(st). */
+int store_sqlite_open(const char *path, store **out, dp_err *e);
+
+#endif

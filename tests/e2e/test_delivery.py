@@ -1,0 +1,169 @@
+"""What happens to each message: duplicates, permanent and transient failures,
+retries, sender rotation limits."""
+
+import unittest
+
+from harness import E2ETest, contacts, epoch, wait_until
+
+
+class TestDelivery(E2ETest):
+    deadline = 90.0
+
+    def test_duplicates_and_invalid_inline(self):
+        recv = self.receiver()
+        s = self.webhook_sender(recv)
+        people = [{"phone": "5511900000001", "name": "A"}, {"phone": "5511900000002", "name": "B"},
+                  {"phone": "+55 (11) 90000-0001", "name": "A again"}, {"phone": "123", "name": "Bad"},
+                  {"phone": "5511900000003", "name": "C"}]
+        c = self.campaign([s["id"]], people, start=True)
+        self.assertEqual(c["counts"]["total"], 5, c["counts"])
+        cid = c["id"]
+        self.wait_status(cid, "completed", 20)
+        c = self.assert_counts_exact(cid)
+        self.assertEqual((c["counts"]["sent"], c["counts"]["skipped"]), (3, 2), c["counts"])
+        skipped = self.messages(cid, status="skipped")
+        codes = sorted(m["error"]["code"] for m in skipped)
+        self.assertEqual(codes, ["duplicate", "invalid_phone"], skipped)
+        dup = [m for m in skipped if m["error"]["code"] == "duplicate"][0]
+        self.assertEqual(dup["phone"], "5511900000001")
+        self.assertEqual(dup["attempts"], 0)
+        self.assertIsNone(dup["sent_at"])
+        self.assertEqual(recv.per_phone(), {"5511900000001": 1, "5511900000002": 1, "5511900000003": 1})
+        self.assertIsNotNone(c["finished_at"])
+
+    def test_list_and_inline_overlap(self):
+        st, r = self.api.request("POST", "/api/v1/contacts/import?list=l1",
+                                 raw_body=b"phone,name\n5511900000001,A\n5511900000002,B\n", content_type="text/csv")
+        self.assertEqual(st, 200, r)
+        c = self.campaign([1], [{"phone": "5511900000002", "name": "B"}, {"phone": "5511900000003", "name": "C"}],
+                          list_id=r["list_id"], start=True)
+        self.assertEqual(c["counts"]["total"], 4, c["counts"])
+        self.wait_status(c["id"], "completed", 20)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual((c["counts"]["sent"], c["counts"]["skipped"]), (3, 1), c["counts"])
+        sent = sorted(m["phone"] for m in self.messages(c["id"], status="sent"))
+        self.assertEqual(sent, ["5511900000001", "5511900000002", "5511900000003"])
+
+    def test_permanent_failure(self):
+        recv = self.receiver()
+        people = contacts(4)
+        bad = people[1]["phone"]
+        recv.fail_phones = {bad: 400}
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], people, start=True)
+        self.wait_status(c["id"], "completed", 30)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual((c["counts"]["sent"], c["counts"]["failed"]), (3, 1), c["counts"])
+        failed = self.messages(c["id"], status="failed")
+        self.assertEqual(len(failed), 1)
+        f = failed[0]
+        self.assertEqual(f["phone"], bad)
+        self.assertEqual(f["attempts"], 1, "a 4xx is not retried")
+        self.assertIsNotNone(f["error"])
+        self.assertIsInstance(f["error"].get("code"), str)
+        self.assertIsNotNone(f["failed_at"])
+        self.assertIsNone(f["sent_at"])
+        self.assertEqual(recv.per_phone()[bad], 1, "a 4xx is not retried")
+        for m in self.messages(c["id"], status="sent"):
+            self.assertEqual(m["attempts"], 1)
+            self.assertIsNone(m["error"])
+            self.assertIsNotNone(m["sent_at"])
+
+    def test_transient_503_is_retried(self):
+        recv = self.receiver()
+        recv.fail_first = 2
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], contacts(3), start=True)
+        self.wait_status(c["id"], "completed", 60)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual(c["counts"]["sent"], 3, c["counts"])
+        msgs = self.messages(c["id"])
+        self.assertEqual(sum(m["attempts"] for m in msgs), 5, "3 sends + 2 retries: %r" % msgs)
+        self.assertTrue(any(m["attempts"] > 1 for m in msgs))
+        self.assertEqual(recv.count(), 5)
+        # every attempt of a message carries the same idempotency key
+        for m in msgs:
+            keys = {r["headers"].get("idempotency-key") for r in recv.snapshot() if r["to"] == m["phone"]}
+            self.assertEqual(keys, {"c%d-m%d" % (c["id"], m["id"])})
+            self.assertEqual(len([r for r in recv.snapshot() if r["to"] == m["phone"]]), m["attempts"])
+
+    def test_retries_stop_at_max_attempts(self):
+        recv = self.receiver()
+        people = contacts(3)
+        bad = people[0]["phone"]
+        recv.fail_phones = {bad: 503}
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], people, start=True, max_attempts=2)
+        self.assertEqual(c["max_attempts"], 2)
+        self.wait_status(c["id"], "completed", 60)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual((c["counts"]["sent"], c["counts"]["failed"]), (2, 1), c["counts"])
+        f = self.messages(c["id"], status="failed")[0]
+        self.assertEqual((f["phone"], f["attempts"]), (bad, 2))
+        self.assertEqual(recv.per_phone()[bad], 2)
+
+    def test_429_is_retried(self):
+        recv = self.receiver()
+        people = contacts(2)
+        recv.fail_phones = {people[0]["phone"]: 429}
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], people, start=True, max_attempts=3)
+        # let it be retried once, then let it through
+        self.wait_until_count(recv, people[0]["phone"], 2, 30)
+        recv.fail_phones = {}
+        self.wait_status(c["id"], "completed", 60)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual(c["counts"]["sent"], 2, c["counts"])
+        m = [m for m in self.messages(c["id"]) if m["phone"] == people[0]["phone"]][0]
+        self.assertGreaterEqual(m["attempts"], 2)
+        self.assertEqual(m["status"], "sent")
+
+    def wait_until_count(self, recv, phone, n, timeout):
+        wait_until(lambda: recv.per_phone().get(phone, 0) >= n, timeout, "%d requests for %s" % (n, phone))
+
+    def test_failing_sender_leaves_rotation(self):
+        good, bad = self.receiver(), self.receiver()
+        bad.fail_all = 500
+        sg = self.webhook_sender(good, name="good")
+        sb = self.webhook_sender(bad, name="bad")
+        # 200 ms apart so that failures are counted one by one
+        c = self.campaign([sb["id"], sg["id"]], contacts(6), start=True, max_sender_failures=2, max_attempts=5,
+                          interval=(200, 200))
+        self.wait_status(c["id"], "completed", 75)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual(c["counts"]["sent"], 6, c["counts"])
+        self.assertEqual({m["sender_id"] for m in self.messages(c["id"])}, {sg["id"]})
+        self.assertLessEqual(bad.count(), 2, "the failing sender is used after max_sender_failures")
+        evs = self.assert_events_include(c["id"], "sender_removed")
+        ev = [e for e in evs if e["type"] == "sender_removed"][0]
+        self.assertEqual(ev["detail"].get("sender_id"), sb["id"], ev)
+        self.assertEqual(ev["detail"].get("failures"), 2, ev)
+
+    def test_sandbox_fail_phones(self):
+        s = self.sandbox_sender("sbx", fail_phones=["5511900000002"])
+        c = self.campaign([s["id"]], contacts(3), start=True)
+        self.wait_status(c["id"], "completed", 20)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual((c["counts"]["sent"], c["counts"]["failed"]), (2, 1), c["counts"])
+        self.assertEqual(self.messages(c["id"], status="failed")[0]["phone"], "5511900000002")
+        for m in self.messages(c["id"], status="sent"):
+            self.assertTrue(m["provider_message_id"], m)
+            self.assertLessEqual(epoch(m["queued_at"]), epoch(m["sent_at"]))
+
+    def test_sandbox_receipts(self):
+        s = self.sandbox_sender("sbx", delivered_after_ms=100, read_after_ms=100)
+        c = self.campaign([s["id"]], contacts(2), start=True)
+
+        def all_read():
+            c2 = self.get_campaign(c["id"])
+            return c2["counts"]["read"] == 2 and c2
+        wait_until(all_read, 20, "both messages read")
+        self.assert_counts_exact(c["id"])
+        for m in self.messages(c["id"]):
+            self.assertEqual(m["status"], "read")
+            self.assertLessEqual(epoch(m["sent_at"]), epoch(m["delivered_at"]))
+            self.assertLessEqual(epoch(m["delivered_at"]), epoch(m["read_at"]))
+
+
+if __name__ == "__main__":
+    unittest.main()

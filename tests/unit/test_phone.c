@@ -1,0 +1,228 @@
+/* Unit tests for util/phone: Brazilian and foreign numbers in the shapes
+ * people type them, and the garbage a CSV column can hold. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/phone.h"
+
+static void ok(const char *in, const char *cc, const char *want)
+{
+    char out[16];
+    dp_err e;
+    dp_err_clear(&e);
+    int rc = phone_normalize(in, cc, out, &e);
+    if (rc != DP_OK)
+        print_error("input \"%s\" cc %s: %s\n", in, cc ? cc : "(null)", e.msg);
+    assert_int_equal(rc, DP_OK);
+    assert_string_equal(out, want);
+}
+
+static void bad(const char *in, const char *cc, const char *want_msg)
+{
+    char out[16];
+    dp_err e;
+    dp_err_clear(&e);
+    snprintf(out, sizeof out, "garbage");
+    int rc = phone_normalize(in, cc, out, &e);
+    if (rc == DP_OK)
+        print_error("input \"%s\" unexpectedly gave %s\n", in ? in : "(null)", out);
+    assert_int_equal(rc, DP_EINVAL);
+    assert_int_equal(e.code, DP_EINVAL);
+    assert_string_equal(out, "");
+    if (want_msg)
+        assert_string_equal(e.msg, want_msg);
+}
+
+static void test_brazil_national(void **state)
+{
+    ok("11999990001", "55", "5511999990001");
+    ok("(11) 99999-0001", "55", "5511999990001");
+    ok("11 9 9999 0001", "55", "5511999990001");
+    ok("11.99999.0001", "55", "5511999990001");
+    /* Landline: DDD + 8 digits. */
+    ok("(21) 3333-4444", "55", "552133334444");
+    ok("2133334444", "55", "552133334444");
+    /* Trunk prefix 0 is dropped. */
+    ok("0 11 99999-0001", "55", "5511999990001");
+    ok("(011) 99999-0001", "55", "5511999990001");
+    ok("021 3333 4444", "55", "552133334444");
+    /* NULL default means Brazil. */
+    ok("11999990001", NULL, "5511999990001");
+}
+
+static void test_brazil_international(void **state)
+{
+    ok("+55 11 99999-0001", "55", "5511999990001");
+    ok("+55 (11) 99999-0001", "55", "5511999990001");
+    ok("5511999990001", "55", "5511999990001");
+    ok("552133334444", "55", "552133334444");
+    ok("55 11 99999 0001", "55", "5511999990001");
+    ok("0055 11 99999-0001", "55", "5511999990001");
+    ok("(+55) 11 99999-0001", "55", "5511999990001");
+    /* Foreign numbers given in full under the Brazilian default. */
+    ok("+1 (212) 555-0123", "55", "12125550123");
+    ok("+351 912 345 678", "55", "351912345678");
+    ok("00 44 20 7946 0958", "55", "442079460958");
+    ok("+44 20 7946 0958", "55", "442079460958");
+}
+
+static void test_brazil_passthrough_lengths(void **state)
+{
+    /* 12 digits not starting with 55: taken as international. */
+    ok("442079460958", "55", "442079460958");
+    /* 8 and 9 digits fall outside the national rule and pass as they are,
+     * valid by length alone (the API's 8..15 digit rule). */
+    ok("9999-0001", "55", "99990001");
+}
+
+static void test_other_country_codes(void **state)
+{
+    /* Portugal: 9 digits, no trunk prefix. */
+    ok("912 345 678", "351", "351912345678");
+    ok("+351 912 345 678", "351", "351912345678");
+    ok("351912345678", "351", "351912345678");
+    /* United States: 10 digits national, 11 with the leading 1. */
+    ok("(212) 555-0123", "1", "12125550123");
+    ok("1 212 555 0123", "1", "12125550123");
+    ok("+1 212 555 0123", "1", "12125550123");
+    /* United Kingdom: trunk 0 dropped. */
+    ok("020 7946 0958", "44", "442079460958");
+    ok("07911 123456", "44", "447911123456");
+    /* Germany: long national number with trunk 0. */
+    ok("0151 12345678", "49", "4915112345678");
+    /* Italy keeps its leading 0. */
+    ok("06 1234 5678", "39", "390612345678");
+    ok("312 345 6789", "39", "393123456789");
+    /* More than 11 digits: already international. */
+    ok("4915112345678", "49", "4915112345678");
+}
+
+static void test_separators(void **state)
+{
+    ok("  +55 11 99999 0001  ", "55", "5511999990001");
+    ok("\t11\t99999\t0001", "55", "5511999990001");
+    ok("+55\xc2\xa0"
+       "11\xc2\xa0"
+       "99999\xe2\x80\x91"
+       "0001",
+       "55", "5511999990001");
+    ok("11\xe2\x80\xaf"
+       "99999\xe2\x80\x93"
+       "0001",
+       "55", "5511999990001");
+    ok("(((11)))---99999...0001", "55", "5511999990001");
+}
+
+static void test_lengths(void **state)
+{
+    bad("123", "55", "phone has 3 digits");
+    bad("1", "55", "phone has 1 digit");
+    bad("+", "55", "phone has 0 digits");
+    bad("()--..", "55", "phone has 0 digits");
+    bad("1234567", "55", "phone has 7 digits");
+    bad("+1234567", "55", "phone has 7 digits");
+    bad("+1234567890123456", "55", "phone has 16 digits");
+    bad("1234567890123456789012345678901234567890", "55", "phone has 40 digits");
+    /* The limits themselves are valid. */
+    ok("+12345678", "55", "12345678");
+    ok("+123456789012345", "55", "123456789012345");
+    /* Trunk prefix plus a long number overflows once the code is added. */
+    bad("0 12345678901234", "55", "phone has 16 digits with country code 55");
+}
+
+static void test_garbage(void **state)
+{
+    bad("11 9999x0001", "55", "phone contains 'x'");
+    bad("abc", "55", "phone contains 'a'");
+    bad("+55 11 99999-0001 ext 2", "55", "phone contains 'e'");
+    bad("11/99999/0001", "55", "phone contains '/'");
+    bad("55+11999990001", "55", "phone contains '+'");
+    bad("++5511999990001", "55", "phone contains '+'");
+    bad("tel:+5511999990001", "55", "phone contains 't'");
+    bad("11 99999-0001\n", "55", "phone contains byte 0x0a");
+    bad("11\x01"
+        "999990001",
+        "55", "phone contains byte 0x01");
+    bad("Jos\xc3\xa9", "55", "phone contains 'J'");
+    bad("\xc3\xa9"
+        "11999990001",
+        "55", "phone contains '\xc3\xa9'");
+    bad("\xff"
+        "11999990001",
+        "55", "phone contains byte 0xff");
+    /* A truncated UTF-8 sequence is reported as a byte. */
+    bad("\xc3", "55", "phone contains byte 0xc3");
+    /* Emoji, 4-byte UTF-8. */
+    bad("\xf0\x9f\x93\x9e 11999990001", "55", "phone contains '\xf0\x9f\x93\x9e'");
+}
+
+static void test_empty(void **state)
+{
+    bad("", "55", "phone is empty");
+    bad("   ", "55", "phone is empty");
+    bad("\xc2\xa0", "55", "phone is empty");
+    bad(NULL, "55", "phone is empty");
+}
+
+static void test_country_code_zero(void **state)
+{
+    bad("+0 11 99999 0001", "55", "phone country code cannot start with 0");
+    bad("000 11 99999 0001", "55", "phone country code cannot start with 0");
+}
+
+static void test_bad_default_cc(void **state)
+{
+    bad("11999990001", "", "bad default country code \"\"");
+    bad("11999990001", "5555", NULL);
+    bad("11999990001", "+55", NULL);
+    bad("11999990001", "05", NULL);
+}
+
+static void test_null_err_ok(void **state)
+{
+    char out[16];
+    assert_int_equal(phone_normalize("x", "55", out, NULL), DP_EINVAL);
+    assert_int_equal(phone_normalize("11999990001", "55", out, NULL), DP_OK);
+    assert_string_equal(out, "5511999990001");
+}
+
+static void test_idempotent(void **state)
+{
+    /* Normalising an already normalised number changes nothing. */
+    const char *in[] = {"5511999990001", "552133334444", "12125550123", "351912345678"};
+    const char *cc[] = {"55", "55", "1", "351"};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        char a[16], b[16];
+        assert_int_equal(phone_normalize(in[i], cc[i], a, NULL), DP_OK);
+        char plus[20];
+        snprintf(plus, sizeof plus, "+%s", a);
+        assert_int_equal(phone_normalize(plus, cc[i], b, NULL), DP_OK);
+        assert_string_equal(a, b);
+        assert_string_equal(a, in[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_brazil_national),
+        cmocka_unit_test(test_brazil_international),
+        cmocka_unit_test(test_brazil_passthrough_lengths),
+        cmocka_unit_test(test_other_country_codes),
+        cmocka_unit_test(test_separators),
+        cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_country_code_zero),
+        cmocka_unit_test(test_bad_default_cc),
+        cmocka_unit_test(test_null_err_ok),
+        cmocka_unit_test(test_idempotent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
