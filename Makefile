@@ -27,20 +27,28 @@ all: build/rel/disparo
 deps:
 	@scripts/deps.sh
 
+# V=1 shows the full compiler lines
+Q := $(if $(V),,@)
+
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 build/rel/disparo: $(SRC:%.c=build/rel/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 build/san/disparo: $(SRC:%.c=build/san/%.o)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/san/tests/unit/%: build/san/tests/unit/%.o $(LIB_SRC:%.c=build/san/%.o)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 UNIT_BINS := $(UNIT_SRC:%.c=build/san/%)
 

@@ -169,7 +169,7 @@ static int serve(int argc, char **argv)
     struct event_config *cfg = event_config_new();
     base = cfg ? event_base_new_with_config(cfg) : NULL;
     event_config_free(cfg);
-    if (!base || event_base_priority_init(base, 3) != 0) {
+    if (!base) {
         log_error("cannot create the event loop", NULL);
         goto out;
     }

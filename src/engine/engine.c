@@ -6,8 +6,8 @@
  * next message (a due retry first, else the next queued one, prefetched from
  * the store in small pages so memory stays flat), picks a sender by
  * round-robin, marks the message `sending` in the open transaction and puts
- * it on the dispatch list. Once per turn of the loop a low-priority flush
- * event applies count deltas, commits, and only then calls the senders: a
+ * it on the dispatch list. A flush event, activated by the turn's first
+ * write, applies count deltas, commits, and only then calls the senders: a
  * message is never handed to a gateway before its `sending` mark is on disk.
  *
  * Senders are shared: each has a token bucket (no burst, so rate_per_second
@@ -1235,13 +1235,15 @@ int engine_new(struct event_base *base, store *st, const struct engine_opts *o, 
     imap_init(&eng->camps);
     eng->timers = timers_new(base);
     eng->http = httpc_new(base);
-    /* lowest priority: runs after the turn's I/O and timers, once */
+    /* Activated by the first write of a turn; it runs after the callbacks
+     * already active in that turn. Not a lower priority on purpose: libevent
+     * skips lower-priority queues while any higher one has work, and a busy
+     * campaign at interval 0 has work every turn. */
     eng->flush_ev = event_new(base, -1, 0, on_flush, eng);
     if (!eng->timers || !eng->http || !eng->flush_ev) {
         engine_free(eng);
         return dp_err_set(e, DP_ENOMEM, "cannot set up the event loop");
     }
-    event_priority_set(eng->flush_ev, 2);
     eng->hooks = (struct sender_hooks){.ud = eng, .receipt = on_receipt, .inbound = on_inbound};
     eng->env = (struct sender_env){
         .base = base, .timers = eng->timers, .http = eng->http, .hooks = &eng->hooks};
