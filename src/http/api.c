@@ -72,6 +72,53 @@ static void tokens_create(struct api_ctx *c, json_t *body)
                                            "token", tok));
 }
 
+/* ---- workspaces ------------------------------------------------------- */
+
+static int load_sender_cb(void *ud, const struct st_sender *s)
+{
+    struct api_ctx *c = ud;
+    dp_err e;
+    if (engine_sender_changed(c->eng, s->id, &e))
+        log_error("sender not loaded", "sender=%lld err=\"%s\"", (long long)s->id, e.msg);
+    return 0;
+}
+
+/* Workspace 1, made at the first start, is the operator's: only its tokens
+ * may open workspaces for others (an agency's clients). */
+static void workspaces_create(struct api_ctx *c, json_t *body)
+{
+    dp_err e = {0};
+    const json_t *name = json_object_get(body, "name");
+    if (c->ws != 1) {
+        http_reply_code(c->req, DP_EFORBIDDEN, "only the first workspace's tokens may create workspaces");
+        return;
+    }
+    if (!json_is_string(name) || json_string_length(name) == 0 ||
+        json_string_length(name) > 200) {
+        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
+        return;
+    }
+    char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
+    if (crypto_token(tok)) {
+        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
+        return;
+    }
+    crypto_sha256_hex(tok, strlen(tok), hash);
+    int64_t ws = 0, tid = 0;
+    if (engine_flush(c->eng, &e) ||
+        c->st->v->workspace_create(c->st, json_string_value(name), &ws, &e) ||
+        c->st->v->token_create(c->st, ws, "admin", hash, &tid, &e)) {
+        fail(c, &e);
+        return;
+    }
+    if (commit_or_fail(c, &e))
+        return;
+    (void)c->st->v->sender_list(c->st, ws, load_sender_cb, c, &e);
+    log_info("workspace created", "workspace=%lld", (long long)ws);
+    http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ws, "name",
+                                           json_string_value(name), "token", tok));
+}
+
 /* ---- senders ---------------------------------------------------------- */
 
 static int sender_fields(const json_t *body, struct st_sender *s, int creating, dp_err *e)
@@ -637,6 +684,8 @@ void api_dispatch(struct api_ctx *c)
     }
     if (is(c, POST, 1, "tokens", NULL))
         tokens_create(c, body);
+    else if (is(c, POST, 1, "workspaces", NULL))
+        workspaces_create(c, body);
     else if (is(c, POST, 1, "senders", NULL))
         senders_create(c, body);
     else if (is(c, GET, 1, "senders", NULL))

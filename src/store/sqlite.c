@@ -252,6 +252,7 @@ enum {
     X(Q_ROLLBACK_TO, "ROLLBACK TO op")                                                             \
     X(Q_WS_ANY, "SELECT EXISTS (SELECT 1 FROM workspaces)")                                        \
     X(Q_WS_INSERT, "INSERT INTO workspaces (id, name, created_at) VALUES (1, 'default', ?1)")      \
+    X(Q_WS_CREATE, "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)")                    \
     X(Q_TOKEN_INSERT, "INSERT INTO tokens (ws, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)")   \
     X(Q_TOKEN_LOOKUP, "SELECT ws FROM tokens WHERE hash = ?1")                                     \
     X(Q_SENDER_INSERT,                                                                             \
@@ -696,6 +697,32 @@ static int sq_bootstrap(store *st, const char *admin_token_hash, int *created, d
 out:
     q_done(s);
     return rc;
+}
+
+static int sq_workspace_create(store *st, const char *name, int64_t *id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    struct st_sender sb = {.name = (char *)"sandbox", .provider = (char *)"sandbox", .active = 1};
+    int rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, Q_WS_CREATE, e);
+    if (!s)
+        rc = DP_EINTERNAL;
+    else if (b_text(s, 1, name) || b_i64(s, 2, now_ms()))
+        rc = db_fail(sq->db, e, "workspace_create");
+    else
+        rc = step_done(sq, s, e, "workspace_create");
+    q_done(s);
+    if (rc == DP_OK) {
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+        sb.ws = *id;
+        sb.config = json_pack("{s:i}", "latency_ms", 0);
+        rc = insert_sender(sq, &sb, e);
+        json_decref(sb.config);
+    }
+    return op_end(sq, rc, e);
 }
 
 static int sq_token_create(store *st, int64_t ws, const char *name, const char *hash, int64_t *id,
@@ -1758,6 +1785,7 @@ static const struct store_vtab sqlite_vtab = {
     .rollback = sq_rollback,
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
+    .workspace_create = sq_workspace_create,
     .token_create = sq_token_create,
     .token_lookup = sq_token_lookup,
     .sender_create = sq_sender_create,

@@ -119,6 +119,8 @@ struct store_vtab {
      * sender named "sandbox" and an admin token with this SHA-256 hex hash;
      * *created says whether it did. Commits. */
     int (*bootstrap)(store *st, const char *admin_token_hash, int *created, dp_err *e);
+    /* A new workspace with its own sandbox sender, like the first one. */
+    int (*workspace_create)(store *st, const char *name, int64_t *id, dp_err *e);
     int (*token_create)(store *st, int64_t ws, const char *name, const char *hash, int64_t *id,
                         dp_err *e);
     /* DP_ENOTFOUND when no token has this hash. */

@@ -21,10 +21,14 @@ static const struct err_row rows[] = {
 
 static const struct err_row *find(int code)
 {
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    const struct err_row *internal = NULL;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (rows[i].code == code)
             return &rows[i];
-    return &rows[sizeof rows / sizeof rows[0] - 1]; /* DP_EINTERNAL */
+        if (rows[i].code == DP_EINTERNAL)
+            internal = &rows[i];
+    }
+    return internal; /* an unknown code is a bug: report it as internal */
 }
 
 const char *dp_strerror(int code)

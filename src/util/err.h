@@ -22,7 +22,8 @@
     X(DP_EMISSINGVARS, -11, "missing_vars", 400, "template variables missing")                     \
     X(DP_ETRANSITION, -12, "invalid_transition", 409, "transition not allowed")                    \
     X(DP_ENET, -13, "network", 502, "network error")                                               \
-    X(DP_EINTERNAL, -14, "internal", 500, "internal error")
+    X(DP_EINTERNAL, -14, "internal", 500, "internal error")                                        \
+    X(DP_EFORBIDDEN, -15, "forbidden", 403, "not allowed for this token")
 
 typedef enum dp_code {
 #define DP_X_ENUM(name, val, api, http, msg) name = val,
