@@ -56,6 +56,8 @@ struct esender {
     engine *eng;
     int64_t id, ws;
     int active;
+    int deleted;                /* out of the pool; freed when its last send returns */
+    struct esender *next_zombie;
     struct sinst *cur;
     double rate;
     int64_t daily_limit;
@@ -127,6 +129,7 @@ struct engine {
     int flush_armed;
     struct emsg *pend_head, *pend_tail;
     struct emsg *flying; /* handed to a sender, no answer yet */
+    struct esender *zombies; /* deleted senders with sends still in flight */
     struct camp *dirty;
     dp_rng rng;
     char cc[8];
@@ -408,6 +411,19 @@ static void sender_free(struct esender *s)
     imap_free(&s->recent);
     free(s->fifo);
     free(s);
+}
+
+/* A deleted sender leaves the zombie list and memory with its last send. */
+static void sender_reap(struct esender *s)
+{
+    if (s->in_flight > 0)
+        return;
+    struct esender **pp = &s->eng->zombies;
+    while (*pp && *pp != s)
+        pp = &(*pp)->next_zombie;
+    if (*pp)
+        *pp = s->next_zombie;
+    sender_free(s);
 }
 
 static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enum receipt_status rs,
@@ -958,13 +974,19 @@ static void on_send_done(void *ud, const struct send_result *r)
     c->in_flight--;
     sinst_unref(em->si);
     em->si = NULL;
-    if (requeue && c->status == CS_RUNNING) {
+    em->s = NULL;
+    /* a paused campaign keeps its retries: the store will not hand them out
+     * again (they sit behind the prefetch cursor) */
+    if (requeue && !c->freed_pending) {
         if (retry_push(c, em))
             fatal_store("retry_push", NULL);
     } else {
         emsg_free(em);
     }
-    sender_wake(s);
+    if (s->deleted)
+        sender_reap(s);
+    else
+        sender_wake(s);
     if (c->status == CS_RUNNING && camp_done(c))
         camp_finish(c, CS_COMPLETED, "completed"); /* no need to wait for the next gap */
     else if (c->status == CS_RUNNING && !timer_armed(&c->timer) && !c->waiting_on)
@@ -1255,6 +1277,8 @@ void engine_free(engine *eng)
 {
     if (!eng)
         return;
+    /* like a crash: what was not committed did not happen, counts included */
+    eng->st->v->rollback(eng->st);
     /* claimed but never dispatched: they stay `sending` on disk → unknown */
     struct emsg *em = eng->pend_head;
     while (em) {
@@ -1275,6 +1299,11 @@ void engine_free(engine *eng)
     for (size_t i = 0; i < eng->senders.cap; i++)
         if (eng->senders.used[i])
             sender_free((struct esender *)(intptr_t)eng->senders.vals[i]);
+    while (eng->zombies) {
+        struct esender *z = eng->zombies;
+        eng->zombies = z->next_zombie;
+        sender_free(z);
+    }
     for (size_t i = 0; i < eng->camps.cap; i++)
         if (eng->camps.used[i])
             camp_free((struct camp *)(intptr_t)eng->camps.vals[i]);
@@ -1348,7 +1377,11 @@ int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e)
                 wq_remove(c);
                 camp_tick(c, NULL);
             }
-            sender_free(s);
+            /* sends in flight still point at it: keep it until they return */
+            s->deleted = 1;
+            s->next_zombie = eng->zombies;
+            eng->zombies = s;
+            sender_reap(s);
         }
         return DP_OK;
     }

@@ -50,8 +50,10 @@ static void tokens_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
     const json_t *name = json_object_get(body, "name");
-    if (name && (!json_is_string(name) || json_string_length(name) > 200)) {
-        http_reply_code(c->req, DP_EINVAL, "name must be a string of at most 200 characters");
+    /* a name says later whose token this is, when one must be revoked */
+    if (!json_is_string(name) || json_string_length(name) == 0 ||
+        json_string_length(name) > 200) {
+        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
         return;
     }
     char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
@@ -61,7 +63,7 @@ static void tokens_create(struct api_ctx *c, json_t *body)
     }
     crypto_sha256_hex(tok, strlen(tok), hash);
     int64_t id;
-    const char *n = name ? json_string_value(name) : "";
+    const char *n = json_string_value(name);
     if (engine_flush(c->eng, &e) || c->st->v->token_create(c->st, c->ws, n, hash, &id, &e)) {
         fail(c, &e);
         return;

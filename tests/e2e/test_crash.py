@@ -98,6 +98,8 @@ class TestCrash(E2ETest):
         evs = self.assert_events_include(cid, "started", "recovered", "completed")
         rec = [e for e in evs if e["type"] == "recovered"][0]
         self.assertEqual(rec["detail"].get("unknown"), len(unknown), rec)
+        self.assertEqual(rec["detail"].get("in_flight"), len(unknown), rec)
+        self.assertEqual(rec["detail"].get("requeued"), 0, rec)
         # max_in_flight held after the restart
         self.assertLessEqual(max_overlap(after), IN_FLIGHT, "more than max_in_flight requests at once")
 
@@ -116,7 +118,12 @@ class TestCrash(E2ETest):
         self.assertEqual(len(keys), 1, "a resend keeps its idempotency key: %r" % keys)
         rec = [e for e in self.events(cid) if e["type"] == "recovered"]
         self.assertEqual(len(rec), 1)
-        self.assertGreaterEqual(rec[0]["detail"].get("unknown"), len(twice))
+        # docs/api.md: in_flight = messages found `sending` after the restart; with
+        # resend_unknown every one of them is requeued and none becomes unknown
+        d = rec[0]["detail"]
+        self.assertGreaterEqual(d.get("in_flight"), max(1, len(twice)), rec[0])
+        self.assertEqual(d.get("requeued"), d.get("in_flight"), rec[0])
+        self.assertEqual(d.get("unknown"), 0, rec[0])
 
     def test_sigterm_mid_campaign_then_restart(self):
         recv = self.receiver()

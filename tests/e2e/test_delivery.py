@@ -1,6 +1,7 @@
 """What happens to each message: duplicates, permanent and transient failures,
 retries, sender rotation limits."""
 
+import time
 import unittest
 
 from harness import E2ETest, contacts, epoch, wait_until
@@ -138,6 +139,73 @@ class TestDelivery(E2ETest):
         ev = [e for e in evs if e["type"] == "sender_removed"][0]
         self.assertEqual(ev["detail"].get("sender_id"), sb["id"], ev)
         self.assertEqual(ev["detail"].get("failures"), 2, ev)
+
+    def test_timeout_is_retried_with_the_same_key(self):
+        recv = self.receiver()
+        recv.delay_ms = 1500
+
+        def faster(rec):
+            recv.delay_ms = 0  # only the first request is slow
+        recv.on_request = faster
+        s = self.webhook_sender(recv, timeout_ms=300)
+        c = self.campaign([s["id"]], contacts(1), start=True)
+        self.wait_status(c["id"], "completed", 60)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual(c["counts"]["sent"], 1, c["counts"])
+        m = self.messages(c["id"])[0]
+        self.assertGreaterEqual(m["attempts"], 2, "a timeout is retried")
+        recs = recv.snapshot()
+        self.assertEqual(len(recs), m["attempts"])
+        self.assertEqual({r["headers"].get("idempotency-key") for r in recs}, {"c%d-m%d" % (c["id"], m["id"])})
+
+    def test_connection_refused_is_retried_then_fails(self):
+        from harness import free_port
+        url = "http://127.0.0.1:%d/hook" % free_port()  # nobody listens
+        s = self.ok(self.api.post("/senders", {"name": "dead", "provider": "webhook", "config": {"url": url}}), 201)
+        c = self.campaign([s["id"]], contacts(1), start=True, max_attempts=2)
+        self.wait_status(c["id"], "completed", 60)
+        c = self.assert_counts_exact(c["id"])
+        self.assertEqual(c["counts"]["failed"], 1, c["counts"])
+        m = self.messages(c["id"])[0]
+        self.assertEqual(m["attempts"], 2)
+        self.assertIsNotNone(m["error"])
+
+    def test_all_senders_removed_is_no_sender(self):
+        recv = self.receiver()
+        recv.fail_all = 500
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], contacts(5), start=True, max_sender_failures=2, max_attempts=5,
+                          interval=(100, 100))
+
+        def waiting():
+            c2 = self.get_campaign(c["id"])
+            return c2["state_reason"] == "no_sender" and c2
+        c2 = wait_until(waiting, 45, "state_reason no_sender")
+        self.assertEqual(c2["status"], "running")
+        n = recv.count()
+        time.sleep(1.0)
+        self.assertEqual(recv.count(), n, "a removed sender is still used")
+        self.assert_events_include(c["id"], "sender_removed")
+        self.assert_counts_exact(c["id"])
+        self.ok(self.api.post("/campaigns/%d/cancel" % c["id"]))
+        self.assert_counts_exact(c["id"])
+
+    def test_disabled_sender_stops_sending(self):
+        recv = self.receiver()
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], contacts(8), start=True, interval=(300, 300))
+        wait_until(lambda: recv.count() >= 2, 10, "two sends")
+        self.ok(self.api.patch("/senders/%d" % s["id"], {"status": "disabled"}))
+        time.sleep(0.4)
+        n = recv.count()
+        time.sleep(1.2)
+        self.assertEqual(recv.count(), n, "a disabled sender kept sending")
+        c2 = self.get_campaign(c["id"])
+        self.assertEqual((c2["status"], c2["state_reason"]), ("running", "no_sender"), c2)
+        self.ok(self.api.patch("/senders/%d" % s["id"], {"status": "active"}))
+        self.wait_status(c["id"], "completed", 20)
+        self.assertEqual(recv.per_phone(), {p["phone"]: 1 for p in contacts(8)})
+        self.assert_counts_exact(c["id"])
 
     def test_sandbox_fail_phones(self):
         s = self.sandbox_sender("sbx", fail_phones=["5511900000002"])

@@ -83,8 +83,7 @@ class TestErrors(E2ETest):
             self.assertIn("error", resp)
         self.assertEqual(self.ok(self.api.get("/campaigns"))["campaigns"], before, "a failed create left a campaign")
         self.assertEqual(self.ok(self.api.get("/lists"))["lists"], lists_before)
-        # no half-written messages: a new campaign sees ids continue as if nothing happened is not promised,
-        # but the kept campaign's messages are untouched
+        # the campaign that existed before is untouched
         keep = [c for c in before if c["name"] == "keep"][0]
         self.assertEqual(len(self.messages(keep["id"])), 1)
 

@@ -5,7 +5,7 @@ import time
 import unittest
 from datetime import timedelta
 
-from harness import E2ETest, contacts, epoch, parse_ts, rfc3339, utcnow, wait_until
+from harness import E2ETest, contacts, epoch, rfc3339, utcnow, wait_until
 
 ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
 
@@ -60,6 +60,19 @@ class TestSeedScenario(E2ETest):
         ts = [r["t"] for r in recv.snapshot()]
         self.assertGreaterEqual(ts[1] - ts[0], 2.9, "second send before the interval")
         self.wait_status(c["id"], "completed", 10)
+        self.assert_counts_exact(c["id"])
+
+    def test_interval_is_random_within_bounds(self):
+        recv = self.receiver()
+        s = self.webhook_sender(recv)
+        c = self.campaign([s["id"]], contacts(9), start=True, interval=(100, 500))
+        self.wait_status(c["id"], "completed", 20)
+        ts = sorted(r["t"] for r in recv.snapshot())
+        gaps = [round(y - x, 3) for x, y in zip(ts, ts[1:])]
+        self.assertEqual(len(gaps), 8)
+        self.assertTrue(all(g >= 0.09 for g in gaps), "gap under min_ms: %r" % gaps)
+        self.assertTrue(all(g <= 0.9 for g in gaps), "gap far over max_ms: %r" % gaps)
+        self.assertGreater(max(gaps) - min(gaps), 0.05, "gaps do not vary: %r" % gaps)
         self.assert_counts_exact(c["id"])
 
     def test_two_campaigns_run_side_by_side_sandbox(self):

@@ -8,6 +8,12 @@ from zoneinfo import ZoneInfo
 from harness import E2ETest, contacts
 
 
+def csv_rows(payload):
+    import csv
+    import io
+    return list(csv.reader(io.StringIO(payload.decode("utf-8"))))
+
+
 def greeting(dt):
     h = dt.hour
     if 5 <= h < 12:
@@ -44,6 +50,23 @@ class TestTemplates(E2ETest):
             self.assertEqual(m["provider_message_id"], r["id"], "provider_message_id is the reply's id")
             self.assertEqual(m["status"], "sent")
         self.assert_counts_exact(c["id"])
+
+    def test_unicode_and_escapes_survive(self):
+        recv = self.receiver()
+        s = self.webhook_sender(recv)
+        name = 'Zé "Aspas" \\ Barra 🎉 ção'
+        text = "Olá {{name}}! Linha 1\nLinha 2\t✓ {{nota}}"
+        c = self.campaign([s["id"]], [{"phone": "5511900000001", "name": name, "vars": {"nota": "100% <ok> & 'x'"}}],
+                          text=text, name='Campanha "Ç" 🎉', start=True)
+        self.assertEqual(c["name"], 'Campanha "Ç" 🎉')
+        self.assertEqual(c["message"]["text"], text)
+        self.wait_status(c["id"], "completed", 20)
+        self.assertEqual([r["body"]["text"] for r in recv.snapshot()],
+                         ["Olá %s! Linha 1\nLinha 2\t✓ 100%% <ok> & 'x'" % name])
+        self.assertEqual(self.messages(c["id"])[0]["name"], name)
+        rows = [r for r in csv_rows(self.api.raw("GET", "/api/v1/campaigns/%d/export.csv" % c["id"])[2])]
+        self.assertEqual(rows[1][2], name, "export.csv must quote/escape the name")
+        self.assertEqual(len(rows), 2)
 
     def test_spintax_varies(self):
         body = self.ok(self.api.post("/campaigns/preview", {
