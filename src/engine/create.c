@@ -73,6 +73,7 @@ struct audience {
     imap seen;
     int64_t counts[MS__COUNT];
     int64_t *missing; /* per template variable */
+    int64_t missing_params[SPEC_MAX_PARAMS];
     json_t *previews; /* preview mode */
     size_t preview_limit;
     dp_err *e;
@@ -107,6 +108,14 @@ static int audience_add(struct audience *a, const char *raw_phone, const char *n
         for (size_t i = 0; i < tmpl_var_count(t); i++)
             if (tmpl_var_missing(t, i, name, vars))
                 a->missing[i]++;
+        for (size_t i = 0; i < a->spec->n_params; i++) {
+            const char *p = a->spec->params[i];
+            const char *v = strcmp(p, "name") == 0    ? name
+                            : strcmp(p, "phone") == 0 ? phone
+                                                      : json_string_value(json_object_get(vars, p));
+            if (!v || !*v)
+                a->missing_params[i]++;
+        }
     }
     if (a->previews && !skip && json_array_size(a->previews) < a->preview_limit) {
         dp_buf b;
@@ -216,7 +225,23 @@ static json_t *missing_json(const struct audience *a)
     for (size_t i = 0; i < tmpl_var_count(a->spec->tmpl); i++)
         if (a->missing[i])
             json_object_set_new(m, tmpl_var_name(a->spec->tmpl, i), json_integer(a->missing[i]));
+    /* a template parameter is a variable too; the larger count wins a tie of names */
+    for (size_t i = 0; i < a->spec->n_params; i++) {
+        json_int_t had = json_integer_value(json_object_get(m, a->spec->params[i]));
+        if (a->missing_params[i] > had)
+            json_object_set_new(m, a->spec->params[i], json_integer(a->missing_params[i]));
+    }
     return m;
+}
+
+static int64_t missing_total(const struct audience *a)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < tmpl_var_count(a->spec->tmpl); i++)
+        n += a->missing[i];
+    for (size_t i = 0; i < a->spec->n_params; i++)
+        n += a->missing_params[i];
+    return n;
 }
 
 static int list_found_cb(void *ud, const struct st_list *l)
@@ -310,10 +335,7 @@ int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t 
     }
     if ((rc = audience_walk(&a, ws, spec.list_id, contacts, 0)))
         goto rollback;
-    int64_t nmissing = 0;
-    for (size_t i = 0; i < tmpl_var_count(spec.tmpl); i++)
-        nmissing += a.missing[i];
-    if (nmissing && !json_is_true(allow)) {
+    if (missing_total(&a) && !json_is_true(allow)) {
         *missing = missing_json(&a);
         rc = dp_err_set(e, DP_EMISSINGVARS,
                         "the template uses variables some contacts lack; fill them in or set "

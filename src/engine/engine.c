@@ -37,6 +37,10 @@
 #define TICK_BATCH 256        /* sends one runner may claim per turn at interval 0 */
 #define DAY_MS (24LL * 3600 * 1000)
 #define TEXT_CAP (256 * 1024) /* a rendered message */
+#define HEALTH_PERIOD_MS (3 * 60 * 1000)  /* a healthy gateway is asked this often */
+#define HOLD_RECHECK_MS (30 * 1000)       /* a held one, this often */
+#define UNAVAILABLE_RETRY_MS 5000         /* a message the gateway could not take */
+#define TEMPLATE_FAILURES_MAX 3           /* template refusals that pause a campaign */
 
 struct camp;
 
@@ -66,6 +70,17 @@ struct esender {
     int64_t claims;
     struct camp *wq_head, *wq_tail;
     dp_timer timer;
+    /* out of every rotation until healthy: an account problem or a gateway down */
+    int held;
+    char held_reason[64];
+    dp_timer health_timer;
+    struct sender_health health;
+    int64_t health_at; /* wall ms of the last answer, 0 = never asked */
+    /* per-recipient spacing (Meta's pair rate limit): phone → last send (ms) */
+    int64_t pair_gap_ms;
+    imap pair_last;
+    struct recip *pair_fifo;
+    size_t p_head, p_len, p_cap;
     /* unique recipients in the last 24 h, only for senders with a daily limit */
     imap recent;        /* phone → last send (ms) */
     struct recip *fifo; /* sends in time order; entries whose time no longer matches `recent` are stale */
@@ -113,7 +128,8 @@ struct camp {
     int win_open;
     int64_t win_change;
     int win_known;
-    int freed_pending; /* final, to be freed once nothing is in flight */
+    int template_failures; /* ACT_BAD_TEMPLATE answers; 3 pause the campaign */
+    int freed_pending;     /* final, to be freed once nothing is in flight */
 };
 
 struct engine {
@@ -137,6 +153,11 @@ struct engine {
 };
 
 static void camp_tick(struct camp *c, struct esender *granted);
+static void sender_hold(struct esender *s, const char *reason);
+static void health_schedule(struct esender *s, int64_t delay_ms);
+static void on_health_timer(dp_timer *t, void *ud);
+static void camp_auto_pause(struct camp *c, const char *reason, const char *code,
+                            const char *detail);
 static void camp_maybe_free(struct camp *c);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -317,6 +338,44 @@ static int load_recent_cb(void *ud, const char *phone, int64_t at)
     return recent_touch(ud, phone_key(phone), at);
 }
 
+/* When s may next send to phone (now or earlier = at once). */
+static int64_t pair_free_at(struct esender *s, const char *phone, int64_t now)
+{
+    while (s->p_len > 0) {
+        struct recip *r = &s->pair_fifo[s->p_head];
+        if (r->at > now - s->pair_gap_ms)
+            break;
+        int64_t last;
+        if (imap_get(&s->pair_last, r->phone, &last) && last == r->at)
+            imap_del(&s->pair_last, r->phone);
+        s->p_head = (s->p_head + 1) % s->p_cap;
+        s->p_len--;
+    }
+    int64_t last;
+    if (!imap_get(&s->pair_last, phone_key(phone), &last))
+        return now;
+    return last + s->pair_gap_ms;
+}
+
+static int pair_touch(struct esender *s, int64_t phone, int64_t at)
+{
+    if (s->p_len == s->p_cap) {
+        size_t nc = s->p_cap ? s->p_cap * 2 : 64;
+        struct recip *nf = malloc(nc * sizeof *nf);
+        if (!nf)
+            return DP_ENOMEM;
+        for (size_t i = 0; i < s->p_len; i++)
+            nf[i] = s->pair_fifo[(s->p_head + i) % s->p_cap];
+        free(s->pair_fifo);
+        s->pair_fifo = nf;
+        s->p_head = 0;
+        s->p_cap = nc;
+    }
+    s->pair_fifo[(s->p_head + s->p_len) % s->p_cap] = (struct recip){phone, at};
+    s->p_len++;
+    return imap_put(&s->pair_last, phone, at);
+}
+
 /* ---- sender pool ------------------------------------------------------ */
 
 static void sinst_unref(struct sinst *si)
@@ -407,9 +466,12 @@ static void sender_free(struct esender *s)
         struct camp *c = s->wq_head;
         wq_remove(c);
     }
+    timer_cancel(s->eng->timers, &s->health_timer);
     sinst_unref(s->cur);
     imap_free(&s->recent);
     free(s->fifo);
+    imap_free(&s->pair_last);
+    free(s->pair_fifo);
     free(s);
 }
 
@@ -428,7 +490,8 @@ static void sender_reap(struct esender *s)
 
 static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enum receipt_status rs,
                        const char *code, const char *detail);
-static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text);
+static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text,
+                       const char *button_id, const char *context_id);
 
 /* (Re)builds the pool entry for a sender row; on a config change the old
  * instance lives on until its sends finish. */
@@ -447,7 +510,9 @@ static int sender_load(engine *eng, const struct st_sender *row, dp_err *e)
         s->eng = eng;
         s->id = row->id;
         timer_init(&s->timer, on_sender_timer, s);
+        timer_init(&s->health_timer, on_health_timer, s);
         imap_init(&s->recent);
+        imap_init(&s->pair_last);
     }
     struct sinst *si = calloc(1, sizeof *si);
     int rc = si ? DP_OK : dp_err_set(e, DP_ENOMEM, NULL);
@@ -469,6 +534,11 @@ static int sender_load(engine *eng, const struct st_sender *row, dp_err *e)
     s->rate = row->rate_per_second;
     s->daily_limit = row->daily_limit;
     s->max_in_flight = vt->max_in_flight ? vt->max_in_flight(si->inst) : 0;
+    s->pair_gap_ms = vt->pair_gap_ms;
+    /* a new config (a fixed token, say) deserves a fresh look */
+    s->held = 0;
+    if (vt->health)
+        health_schedule(s, 0);
     if (fresh) {
         if (imap_put(&eng->senders, s->id, (int64_t)(intptr_t)s)) {
             sender_free(s);
@@ -607,6 +677,8 @@ static int fetch_cb(void *ud, const struct st_message *m)
     em->m.provider_id = m->provider_id ? strdup(m->provider_id) : NULL;
     em->m.error_code = m->error_code ? strdup(m->error_code) : NULL;
     em->m.error_detail = m->error_detail ? strdup(m->error_detail) : NULL;
+    em->m.reply = NULL; /* a queued message has no answer yet, and the engine needs none */
+    em->m.button_id = NULL;
     fc->c->cursor = m->id;
     int rc = em->m.next_attempt_at > fc->now ? retry_push(fc->c, em) : ring_push(fc->c, em, 0);
     if (rc) {
@@ -672,23 +744,30 @@ static void camp_finish(struct camp *c, int status, const char *event)
 
 /* ---- campaign runner: sending ----------------------------------------- */
 
-enum { PICK_OK, PICK_QUEUE, PICK_UNTIL, PICK_NONE };
+/* PICK_DEFER: every usable sender sent to this phone moments ago; the
+ * message waits (*until) while the campaign goes on with others. */
+enum { PICK_OK, PICK_QUEUE, PICK_UNTIL, PICK_NONE, PICK_DEFER };
 
 static int camp_pick(struct camp *c, const struct emsg *em, struct esender *granted,
                      struct esender **out, size_t *slot, int64_t *until)
 {
     int64_t now_us = timer_now_us(), now = wall_ms();
     struct esender *wait = NULL;
-    int64_t wait_at = INT64_MAX, daily_until = INT64_MAX;
+    int64_t wait_at = INT64_MAX, daily_until = INT64_MAX, pair_until = INT64_MAX;
     size_t n = c->spec.n_senders;
     for (size_t k = 0; k < n; k++) {
         size_t i = (c->rr + k) % n;
         if (c->removed[i])
             continue;
         struct esender *s = sender_get(c->eng, c->spec.sender_ids[i]);
-        if (!s || !s->active || !s->cur)
+        if (!s || !s->active || !s->cur || s->held)
             continue;
         int64_t free_ms;
+        if (s->pair_gap_ms > 0 && (free_ms = pair_free_at(s, em->m.phone, now)) > now) {
+            if (free_ms < pair_until)
+                pair_until = free_ms;
+            continue;
+        }
         if (s->daily_limit > 0 && !recent_ok(s, em->m.phone, now, &free_ms)) {
             if (free_ms < daily_until)
                 daily_until = free_ms;
@@ -712,6 +791,10 @@ static int camp_pick(struct camp *c, const struct emsg *em, struct esender *gran
     if (wait) {
         *out = wait;
         return PICK_QUEUE;
+    }
+    if (pair_until != INT64_MAX) {
+        *until = pair_until;
+        return PICK_DEFER;
     }
     if (daily_until != INT64_MAX) {
         *until = daily_until;
@@ -763,6 +846,8 @@ static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
         int64_t base = s->next_free_us > now_us ? s->next_free_us : now_us;
         s->next_free_us = base + (int64_t)(1e6 / s->rate);
     }
+    if (s->pair_gap_ms > 0 && pair_touch(s, phone_key(em->m.phone), now))
+        fatal_store("pair_touch", NULL);
     if (s->daily_limit > 0) {
         if (recent_touch(s, phone_key(em->m.phone), now))
             fatal_store("recent_touch", NULL);
@@ -776,6 +861,104 @@ static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
         eng->pend_head = em;
     eng->pend_tail = em;
     schedule_flush(eng);
+}
+
+/* ---- sender holds and health ------------------------------------------ */
+
+static void health_schedule(struct esender *s, int64_t delay_ms)
+{
+    if (timer_arm_in(s->eng->timers, &s->health_timer, delay_ms * 1000))
+        fatal_store("timer", NULL);
+}
+
+static void sender_release(struct esender *s)
+{
+    engine *eng = s->eng;
+    if (!s->held)
+        return;
+    s->held = 0;
+    log_info("sender back in rotation", "sender=%lld", (long long)s->id);
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            if (c->status == CS_RUNNING && c->reason && strcmp(c->reason, "no_sender") == 0)
+                camp_tick(c, NULL);
+        }
+}
+
+/* Takes a sick sender out of every rotation: campaigns waiting for it look
+ * again (for another sender, or wait with no_sender), and its health is
+ * asked again soon. */
+static void sender_hold(struct esender *s, const char *reason)
+{
+    engine *eng = s->eng;
+    if (s->held)
+        return;
+    s->held = 1;
+    snprintf(s->held_reason, sizeof s->held_reason, "%s", reason ? reason : "unhealthy");
+    log_warn("sender out of rotation until healthy", "sender=%lld reason=%s", (long long)s->id,
+             s->held_reason);
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            for (size_t k = 0; k < c->spec.n_senders; k++)
+                if (c->spec.sender_ids[k] == s->id && c->status == CS_RUNNING)
+                    camp_event(c, "sender_held",
+                               json_pack("{s:I, s:s}", "sender_id", (json_int_t)s->id, "reason",
+                                         s->held_reason));
+        }
+    while (s->wq_head) {
+        struct camp *c = s->wq_head;
+        wq_remove(c);
+        camp_tick(c, NULL);
+    }
+    health_schedule(s, HOLD_RECHECK_MS);
+}
+
+static void on_health(void *ud, const struct sender_health *h)
+{
+    struct esender *s = ud;
+    s->health = *h;
+    s->health_at = wall_ms();
+    if (!h->ok) {
+        if (!s->held)
+            sender_hold(s, h->state[0] ? h->state : "unhealthy");
+        else
+            health_schedule(s, HOLD_RECHECK_MS);
+        return;
+    }
+    sender_release(s);
+    health_schedule(s, HEALTH_PERIOD_MS);
+}
+
+static void on_health_timer(dp_timer *t, void *ud)
+{
+    struct esender *s = ud;
+    if (!s->cur || !s->cur->vt->health) {
+        /* nothing to ask: a hold simply ends after its rest */
+        sender_release(s);
+        return;
+    }
+    if (s->cur->vt->health(s->cur->inst, on_health, s) != DP_OK)
+        health_schedule(s, HOLD_RECHECK_MS);
+}
+
+/* Pauses a running campaign by itself, with the reason on the campaign. */
+static void camp_auto_pause(struct camp *c, const char *reason, const char *code,
+                            const char *detail)
+{
+    timer_cancel(c->eng->timers, &c->timer);
+    wq_remove(c);
+    c->status = CS_PAUSED;
+    c->reason = reason;
+    c->next_send_at = 0;
+    c->row_dirty = 1;
+    mark_dirty(c);
+    log_warn("campaign paused by disparo", "campaign=%lld reason=%s code=%s", (long long)c->id,
+             reason, code ? code : "");
+    camp_event(c, "paused",
+               json_pack("{s:s, s:s, s:s}", "reason", reason, "code", code ? code : "",
+                         "detail", detail ? detail : ""));
 }
 
 static void camp_put_back(struct camp *c, struct emsg *em)
@@ -843,6 +1026,13 @@ static void camp_tick(struct camp *c, struct esender *granted)
         int64_t until = 0;
         int pick = camp_pick(c, em, granted, &s, &slot, &until);
         granted = NULL; /* a grant is good for one send */
+        if (pick == PICK_DEFER) {
+            /* not an attempt: the message just waits out the pair spacing */
+            em->m.next_attempt_at = until;
+            if (retry_push(c, em))
+                fatal_store("retry_push", NULL);
+            continue;
+        }
         if (pick != PICK_OK) {
             camp_put_back(c, em);
             if (pick == PICK_QUEUE) {
@@ -899,6 +1089,49 @@ static void set_str(char **dst, const char *src)
     *dst = src && *src ? strdup(src) : NULL;
 }
 
+/* Moves a message by a receipt and keeps the counts; DP_ENOTFOUND when no
+ * message has this provider id yet. */
+static int apply_receipt(engine *eng, int64_t sender_id, const char *provider_id, int status,
+                         int64_t at, const char *code, const char *detail)
+{
+    int64_t cid = 0;
+    int old = 0, changed = 0;
+    dp_err e;
+    int rc = eng->st->v->message_receipt(eng->st, sender_id, provider_id, status, at, code, detail,
+                                         &cid, &old, &changed, &e);
+    if (rc == DP_ENOTFOUND)
+        return rc;
+    if (rc)
+        fatal_store("message_receipt", &e);
+    if (!changed)
+        return DP_OK;
+    struct camp *c = camp_get(eng, cid);
+    if (c) {
+        count_move(c, old, status);
+        return DP_OK;
+    }
+    int64_t delta[MS__COUNT] = {0};
+    delta[old]--;
+    delta[status]++;
+    if (eng->st->v->campaign_counts_add(eng->st, cid, delta, &e))
+        fatal_store("campaign_counts_add", &e);
+    schedule_flush(eng);
+    return DP_OK;
+}
+
+struct parked {
+    engine *eng;
+    int64_t sender_id;
+    const char *provider_id;
+};
+
+static int parked_cb(void *ud, int status, int64_t at, const char *code, const char *detail)
+{
+    struct parked *p = ud;
+    (void)apply_receipt(p->eng, p->sender_id, p->provider_id, status, at, code, detail);
+    return 0;
+}
+
 static void on_send_done(void *ud, const struct send_result *r)
 {
     struct emsg *em = ud;
@@ -937,6 +1170,12 @@ static void on_send_done(void *ud, const struct send_result *r)
         to = MS_FAILED;
         break;
     }
+    if (r->action == ACT_UNAVAILABLE && r->outcome != SEND_OK) {
+        /* the gateway never took it: not an attempt, and not a failure */
+        em->m.attempts--;
+        requeue = 1;
+        to = MS_QUEUED;
+    }
     if (to == MS_SENT) {
         em->m.sent_at = now;
         set_str(&em->m.provider_id, r->provider_id);
@@ -950,11 +1189,19 @@ static void on_send_done(void *ud, const struct send_result *r)
     }
     if (requeue)
         em->m.next_attempt_at =
-            now + pacing_retry_delay_ms(em->m.attempts, r->retry_after_ms, &eng->rng);
+            now + (r->action == ACT_UNAVAILABLE
+                       ? UNAVAILABLE_RETRY_MS
+                       : pacing_retry_delay_ms(em->m.attempts, r->retry_after_ms, &eng->rng));
     em->m.status = to;
     if (eng->st->v->message_update(eng->st, &em->m, &e))
         fatal_store("message_update", &e);
     count_move(c, MS_SENDING, to);
+    if (to == MS_SENT && em->m.provider_id) {
+        struct parked p = {eng, em->m.sender_id, em->m.provider_id};
+        if (eng->st->v->receipt_take(eng->st, em->m.sender_id, em->m.provider_id, parked_cb, &p,
+                                     &e))
+            fatal_store("receipt_take", &e);
+    }
 
     if (slot != SIZE_MAX) {
         if (r->outcome == SEND_OK) {
@@ -969,6 +1216,13 @@ static void on_send_done(void *ud, const struct send_result *r)
                                  "failures", c->consec[slot], "last_error", em->m.error_code));
         }
     }
+
+    if ((r->action == ACT_STOP_SENDER || r->action == ACT_UNAVAILABLE) && !s->deleted &&
+        r->outcome != SEND_OK)
+        sender_hold(s, em->m.error_code);
+    if (r->action == ACT_BAD_TEMPLATE && ++c->template_failures >= TEMPLATE_FAILURES_MAX &&
+        c->status == CS_RUNNING)
+        camp_auto_pause(c, "template_rejected", em->m.error_code, em->m.error_detail);
 
     s->in_flight--;
     c->in_flight--;
@@ -1023,37 +1277,39 @@ static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enu
 {
     engine *eng = ud;
     static const int map[] = {MS_SENT, MS_DELIVERED, MS_READ, MS_FAILED};
-    int64_t cid = 0;
-    int old = 0, changed = 0;
     dp_err e;
-    int rc = eng->st->v->message_receipt(eng->st, sender_id, provider_id, map[rs], wall_ms(), code,
-                                         detail, &cid, &old, &changed, &e);
+    int rc = apply_receipt(eng, sender_id, provider_id, map[rs], wall_ms(), code, detail);
     if (rc == DP_ENOTFOUND) {
-        log_debug("receipt for an unknown message", "sender=%lld provider_id=%s",
+        /* the gateway may report before its own answer to the send reached
+         * us: keep the receipt until a send records this provider id */
+        log_debug("receipt parked: provider id not recorded yet", "sender=%lld provider_id=%s",
                   (long long)sender_id, provider_id);
+        if (eng->st->v->receipt_park(eng->st, sender_id, provider_id, map[rs], wall_ms(), code,
+                                     detail, &e))
+            fatal_store("receipt_park", &e);
+        schedule_flush(eng);
+    }
+}
+
+static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text,
+                       const char *button_id, const char *context_id)
+{
+    engine *eng = ud;
+    int64_t cid = 0;
+    int first_reply = 0, first_click = 0;
+    dp_err e;
+    int rc = eng->st->v->message_reply(eng->st, sender_id, from, context_id, text, button_id,
+                                       wall_ms(), &cid, &first_reply, &first_click, &e);
+    if (rc == DP_ENOTFOUND) {
+        log_info("inbound message from a contact no campaign wrote to", "sender=%lld from=%s",
+                 (long long)sender_id, from);
         return;
     }
     if (rc)
-        fatal_store("message_receipt", &e);
-    if (!changed)
-        return;
-    struct camp *c = camp_get(eng, cid);
-    if (c) {
-        count_move(c, old, map[rs]);
-        return;
-    }
-    int64_t delta[MS__COUNT] = {0};
-    delta[old]--;
-    delta[map[rs]]++;
-    if (eng->st->v->campaign_counts_add(eng->st, cid, delta, &e))
-        fatal_store("campaign_counts_add", &e);
+        fatal_store("message_reply", &e);
+    log_info(button_id ? "button clicked" : "reply received", "sender=%lld campaign=%lld from=%s",
+             (long long)sender_id, (long long)cid, from);
     schedule_flush(eng);
-}
-
-static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text)
-{
-    log_info("inbound message", "sender=%lld from=%s len=%zu", (long long)sender_id, from,
-             strlen(text));
 }
 
 /* ---- flush: counts, commit, then dispatch ----------------------------- */
@@ -1074,6 +1330,60 @@ static void camp_to_row(const struct camp *c, struct st_campaign *row)
     row->next_send_at = c->next_send_at;
     row->sends_since_rest = c->sends_since_rest;
     row->rest_until = c->rest_until;
+}
+
+/* A template parameter's value for this contact, as the template sees it. */
+static const char *param_value(const struct emsg *em, const json_t *vars, const char *name)
+{
+    if (strcmp(name, "name") == 0)
+        return em->m.name ? em->m.name : "";
+    if (strcmp(name, "phone") == 0)
+        return em->m.phone;
+    const char *v = json_string_value(json_object_get(vars, name));
+    return v ? v : "";
+}
+
+/* Hands one claimed message to its sender, with the campaign's media,
+ * template and buttons mapped to the interface's shapes. */
+static int dispatch(struct emsg *em)
+{
+    const struct camp_spec *sp = &em->c->spec;
+    char key[48];
+    snprintf(key, sizeof key, "c%lld-m%lld", (long long)em->m.campaign_id, (long long)em->m.id);
+    struct sender_media media = {sp->media.url, sp->media.kind, sp->media.filename};
+    struct sender_media header = {sp->header.url, sp->header.kind, sp->header.filename};
+    struct sender_button buttons[SPEC_MAX_BUTTONS];
+    const char *params[SPEC_MAX_PARAMS];
+    json_t *vars = NULL;
+    if (sp->n_params && em->m.vars)
+        vars = json_loads(em->m.vars, 0, NULL);
+    for (size_t i = 0; i < sp->n_params; i++)
+        params[i] = param_value(em, vars, sp->params[i]);
+    for (size_t i = 0; i < sp->n_buttons; i++)
+        buttons[i] = (struct sender_button){sp->button_ids[i], sp->button_titles[i]};
+    struct sender_template tp = {
+        .name = sp->tmpl_name,
+        .language = sp->tmpl_lang,
+        .params = params,
+        .nparams = sp->n_params,
+        .header = sp->header.url ? &header : NULL,
+    };
+    struct sender_msg sm = {
+        .message_id = em->m.id,
+        .campaign_id = em->m.campaign_id,
+        .to = em->m.phone,
+        .text = em->text,
+        .idempotency_key = key,
+        .attempt = em->m.attempts,
+        .media = sp->media.url ? &media : NULL,
+        .tmpl = sp->tmpl_name ? &tp : NULL,
+        .buttons = sp->n_buttons ? buttons : NULL,
+        .nbuttons = sp->n_buttons,
+    };
+    /* the sender copies what it keeps, so vars may go right after */
+    int rc = em->si->vt->send(em->si->inst, &sm, on_send_done, em);
+    json_decref(vars);
+    return rc;
 }
 
 int engine_flush(engine *eng, dp_err *e)
@@ -1120,23 +1430,12 @@ int engine_flush(engine *eng, dp_err *e)
     while (em) {
         struct emsg *next = em->next;
         em->next = NULL;
-        char key[48];
-        snprintf(key, sizeof key, "c%lld-m%lld", (long long)em->m.campaign_id,
-                 (long long)em->m.id);
-        struct sender_msg sm = {
-            .message_id = em->m.id,
-            .campaign_id = em->m.campaign_id,
-            .to = em->m.phone,
-            .text = em->text,
-            .idempotency_key = key,
-            .attempt = em->m.attempts,
-        };
         em->fl_prev = NULL;
         em->fl_next = eng->flying;
         if (eng->flying)
             eng->flying->fl_prev = em;
         eng->flying = em;
-        int src = em->si->vt->send(em->si->inst, &sm, on_send_done, em);
+        int src = dispatch(em);
         if (src) {
             /* DP_EINVAL: this message cannot be sent as it is (bad text or
              * number); anything else is the sender's trouble, worth a retry */
@@ -1404,6 +1703,35 @@ int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e)
     return DP_OK;
 }
 
+int engine_webhook(engine *eng, int64_t sender_id, const struct sender_webhook_req *req,
+                   int *status, struct dp_buf *reply, dp_err *e)
+{
+    struct esender *s = sender_get(eng, sender_id);
+    if (!s || !s->cur || !s->cur->vt->webhook)
+        return dp_err_set(e, DP_ENOTFOUND, "no webhook for sender %lld", (long long)sender_id);
+    int rc = s->cur->vt->webhook(s->cur->inst, req, status, reply);
+    if (rc == DP_OK || *status < 300) {
+        int frc = engine_flush(eng, e);
+        if (frc)
+            return frc;
+    }
+    return DP_OK;
+}
+
+json_t *engine_sender_health(engine *eng, int64_t sender_id)
+{
+    struct esender *s = sender_get(eng, sender_id);
+    if (!s)
+        return json_null();
+    char ts[TIMEFMT_LEN];
+    timefmt_ms(s->health_at, ts);
+    return json_pack("{s:b, s:o, s:o, s:o, s:o}", "in_rotation", s->active && !s->held,
+                     "held_reason", s->held ? json_string(s->held_reason) : json_null(), "state",
+                     s->health_at ? json_string(s->health.state) : json_null(), "detail",
+                     s->health_at ? json_string(s->health.detail) : json_null(), "checked_at",
+                     s->health_at ? json_string(ts) : json_null());
+}
+
 int engine_sender_exists(engine *eng, int64_t ws, int64_t sender_id)
 {
     struct esender *s = sender_get(eng, sender_id);
@@ -1496,6 +1824,7 @@ int engine_campaign_action(engine *eng, int64_t ws, int64_t id, enum camp_action
         arm_wall(c, c->start_at);
         break;
     case CS_RUNNING:
+        c->template_failures = 0;
         memset(c->removed, 0, sizeof c->removed);
         memset(c->consec, 0, sizeof c->consec);
         c->win_known = 0;

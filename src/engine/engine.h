@@ -37,6 +37,19 @@ void engine_drain(engine *eng, int timeout_ms);
 
 /* A sender row changed (created, updated, deleted) and was committed. */
 int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e);
+struct sender_webhook_req;
+struct dp_buf;
+/* A gateway's callback for a sender (public: the sender checks the
+ * signature or secret). Receipts and replies it carries are committed
+ * before this returns, so a 2xx tells the gateway nothing will be lost.
+ * DP_ENOTFOUND when the sender does not exist or takes no callbacks. */
+int engine_webhook(engine *eng, int64_t sender_id, const struct sender_webhook_req *req,
+                   int *status, struct dp_buf *reply, dp_err *e);
+
+/* What the engine knows of a sender's health, for the API (new reference):
+ * {in_rotation, held_reason, state, detail, checked_at}. */
+json_t *engine_sender_health(engine *eng, int64_t sender_id);
+
 /* Whether a sender id exists (and is not deleted) in workspace ws. */
 int engine_sender_exists(engine *eng, int64_t ws, int64_t sender_id);
 

@@ -14,10 +14,30 @@
 #include "util/err.h"
 
 #define SPEC_MAX_SENDERS 64
+#define SPEC_MAX_PARAMS 16
+#define SPEC_MAX_BUTTONS 3
+
+/* Media by link (message.media, or a template's header). */
+struct spec_media {
+    char *url; /* owned; NULL = none */
+    char kind[16];
+    char *filename;
+};
 
 struct camp_spec {
-    char *text;  /* owned */
+    char *text;  /* owned; "" for a template message without text */
     tmpl *tmpl;  /* owned, compiled from text */
+    struct spec_media media;
+    /* a Cloud API template: name, language, body parameters by variable name */
+    char *tmpl_name;
+    char tmpl_lang[16];
+    char *params[SPEC_MAX_PARAMS];
+    size_t n_params;
+    struct spec_media header;
+    /* quick-reply buttons */
+    char *button_ids[SPEC_MAX_BUTTONS];
+    char *button_titles[SPEC_MAX_BUTTONS];
+    size_t n_buttons;
     int64_t sender_ids[SPEC_MAX_SENDERS];
     size_t n_senders;
     int has_window;
@@ -39,6 +59,8 @@ int spec_parse(const json_t *j, struct camp_spec *s, dp_err *e) __attribute__((w
 /* The normalised JSON to store (new reference). */
 json_t *spec_to_json(const struct camp_spec *s);
 void spec_clear(struct camp_spec *s);
+/* The campaign's message object as the API shows it (new reference). */
+json_t *spec_message_json(const struct camp_spec *s);
 /* The timezone used for {{greeting}}: the window's, else America/Sao_Paulo. */
 const char *spec_timezone(const struct camp_spec *s);
 

@@ -170,7 +170,9 @@ static void sender_reply(struct api_ctx *c, int status, int64_t id)
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    http_reply_json(c->req, status, view_sender(&row));
+    json_t *v = view_sender(&row);
+    json_object_set_new(v, "health", engine_sender_health(c->eng, id));
+    http_reply_json(c->req, status, v);
     st_sender_clear(&row);
 }
 
@@ -197,6 +199,7 @@ static void senders_create(struct api_ctx *c, json_t *body)
         return;
     }
     s.provider = strdup(vt->provider);
+    s.rate_per_second = vt->default_rate;
     s.config = cfg ? json_deep_copy(cfg) : json_object();
     if (sender_fields(body, &s, 1, &e) || vt->validate(s.config, &e)) {
         if (e.code == DP_OK)
@@ -217,22 +220,30 @@ out:
     st_sender_clear(&s);
 }
 
+struct sender_list_ctx {
+    engine *eng;
+    json_t *arr;
+};
+
 static int sender_list_cb(void *ud, const struct st_sender *s)
 {
-    json_array_append_new(ud, view_sender(s));
+    struct sender_list_ctx *l = ud;
+    json_t *v = view_sender(s);
+    json_object_set_new(v, "health", engine_sender_health(l->eng, s->id));
+    json_array_append_new(l->arr, v);
     return 0;
 }
 
 static void senders_list(struct api_ctx *c)
 {
     dp_err e = {0};
-    json_t *arr = json_array();
-    if (c->st->v->sender_list(c->st, c->ws, sender_list_cb, arr, &e)) {
-        json_decref(arr);
+    struct sender_list_ctx l = {c->eng, json_array()};
+    if (c->st->v->sender_list(c->st, c->ws, sender_list_cb, &l, &e)) {
+        json_decref(l.arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    http_reply_json(c->req, 200, json_pack("{s:o}", "senders", arr));
+    http_reply_json(c->req, 200, json_pack("{s:o}", "senders", l.arr));
 }
 
 static void senders_patch(struct api_ctx *c, int64_t id, json_t *body)

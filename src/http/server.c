@@ -18,6 +18,8 @@
 
 #include "engine/timer.h"
 #include "http/http_int.h"
+#include "senders/sender.h"
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -26,6 +28,7 @@
 #define VERSION "0.1.0"
 #define BIG_BODY (1u << 20)
 #define BIG_WORK_US 50000
+#define WEBHOOK_BODY_MAX (1u << 20)
 
 struct server {
     struct evhttp *http;
@@ -135,6 +138,66 @@ static int authenticate(struct api_ctx *c)
     return 0;
 }
 
+static const char *req_header(const void *ctx, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers((struct evhttp_request *)ctx), name);
+}
+
+/* /webhooks/{sender_id}[/{secret}]: public, the sender itself checks the
+ * gateway's signature or secret. */
+static void on_webhook(server *s, struct evhttp_request *req, const char *rest, const char *query)
+{
+    char idbuf[24], secret[256];
+    const char *slash = strchr(rest, '/');
+    size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
+    int method = evhttp_request_get_command(req);
+    if (idlen == 0 || idlen >= sizeof idbuf || (slash && strlen(slash + 1) >= sizeof secret)) {
+        http_reply_code(req, DP_ENOTFOUND, "no such webhook");
+        return;
+    }
+    memcpy(idbuf, rest, idlen);
+    idbuf[idlen] = '\0';
+    snprintf(secret, sizeof secret, "%s", slash ? slash + 1 : "");
+    int64_t id = http_parse_id(idbuf);
+    if (id <= 0 || (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST)) {
+        http_reply_code(req, DP_ENOTFOUND, "no such webhook");
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > WEBHOOK_BODY_MAX) {
+        http_reply_code(req, DP_ETOOBIG, "webhook bodies are capped at %u bytes", WEBHOOK_BODY_MAX);
+        return;
+    }
+    struct sender_webhook_req wr = {
+        .method = method == EVHTTP_REQ_GET ? "GET" : "POST",
+        .query = query,
+        .path_secret = secret[0] ? secret : NULL,
+        .body = len ? (const char *)evbuffer_pullup(in, -1) : "",
+        .body_len = len,
+        .header = req_header,
+        .ctx = req,
+    };
+    dp_buf reply;
+    buf_init(&reply, 64 * 1024);
+    int status = 500;
+    dp_err e = {0};
+    if (engine_webhook(s->eng, id, &wr, &status, &reply, &e)) {
+        buf_free(&reply);
+        http_reply_error(req, &e, NULL);
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (out)
+        evbuffer_add(out, reply.data ? reply.data : "", reply.len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; charset=utf-8");
+    evhttp_send_reply(req, status, status < 400 ? "OK" : "Error", out);
+    if (out)
+        evbuffer_free(out);
+    buf_free(&reply);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     server *s = arg;
@@ -151,6 +214,10 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     if (strcmp(path, "/healthz") == 0) {
         http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "version", VERSION));
+        return;
+    }
+    if (strncmp(path, "/webhooks/", 10) == 0) {
+        on_webhook(s, req, path + 10, q);
         return;
     }
     if (strncmp(path, "/api/v1/", 8) != 0) {

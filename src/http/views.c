@@ -32,6 +32,8 @@ json_t *view_campaign(const struct st_campaign *c)
     json_object_set_new(counts, "total", json_integer(c->total));
     for (int i = 0; i < MS__COUNT; i++)
         json_object_set_new(counts, msg_status_name(i), json_integer(c->counts[i]));
+    json_object_set_new(counts, "replied", json_integer(c->replied));
+    json_object_set_new(counts, "clicked", json_integer(c->clicked));
     const json_t *list_id = json_object_get(sp, "list_id");
     const json_t *inl = json_object_get(sp, "inline_contacts");
     json_t *j = json_object();
@@ -79,6 +81,14 @@ json_t *view_message(const struct st_message *m)
     json_object_set_new(j, "delivered_at", view_time(m->delivered_at));
     json_object_set_new(j, "read_at", view_time(m->read_at));
     json_object_set_new(j, "failed_at", view_time(m->failed_at));
+    json_object_set_new(j, "reply",
+                        m->replied_at ? json_pack("{s:s, s:o, s:o}", "text",
+                                                  m->reply ? m->reply : "", "button_id",
+                                                  m->button_id ? json_string(m->button_id)
+                                                               : json_null(),
+                                                  "at", view_time(m->replied_at))
+                                      : json_null());
+    json_object_set_new(j, "clicked_at", view_time(m->clicked_at));
     return j;
 }
 

@@ -426,7 +426,8 @@ static void on_fire(dp_timer *t, void *ud)
     }
     case PH_REPLY:
         unlink_pending(s, p);
-        hk->inbound(hk->ud, s->id, p->to, s->reply_text);
+        /* the reply quotes the message it answers, as WhatsApp clients do */
+        hk->inbound(hk->ud, s->id, p->to, s->reply_text, NULL, pid);
         free(p);
         break;
     default:

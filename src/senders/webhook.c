@@ -504,4 +504,5 @@ const struct sender_vtab webhook_sender = {
     .destroy = wh_destroy,
     .send = wh_send,
     .max_in_flight = wh_max_in_flight,
+    .idempotent = 1, /* the Idempotency-Key header lets the receiver drop a repeat */
 };

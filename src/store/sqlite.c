@@ -184,6 +184,27 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL DEFAULT '{}'"
     ") STRICT;"
     "CREATE INDEX events_campaign ON events (campaign_id);",
+
+    /* 2: replies and clicks (attributed to the message a contact answers),
+     * and receipts that arrive before the send's own answer is recorded.
+     * messages_phone is written at insert only: claims and results do not
+     * change phone, so the hot path does not pay for it. */
+    "ALTER TABLE messages ADD COLUMN reply TEXT;"
+    "ALTER TABLE messages ADD COLUMN button_id TEXT;"
+    "ALTER TABLE messages ADD COLUMN replied_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN clicked_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX messages_phone ON messages (phone);"
+    "ALTER TABLE campaigns ADD COLUMN n_replied INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE campaigns ADD COLUMN n_clicked INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE early_receipts ("
+    "  sender_id INTEGER NOT NULL,"
+    "  provider_id TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  code TEXT,"
+    "  detail TEXT"
+    ") STRICT;"
+    "CREATE INDEX early_receipts_key ON early_receipts (sender_id, provider_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -197,7 +218,7 @@ enum { SC_ID, SC_WS, SC_NAME, SC_PROVIDER, SC_CONFIG, SC_RATE, SC_LIMIT, SC_ACTI
 #define CAMP_COLS                                                                                  \
     "id, ws, name, status, state_reason, spec, start_at, created_at, started_at, finished_at, "    \
     "next_send_at, sends_since_rest, rest_until, n_queued, n_sending, n_sent, n_delivered, "       \
-    "n_read, n_failed, n_skipped, n_unknown, total"
+    "n_read, n_failed, n_skipped, n_unknown, total, n_replied, n_clicked"
 enum {
     CC_ID,
     CC_WS,
@@ -213,12 +234,15 @@ enum {
     CC_SENDS_SINCE_REST,
     CC_REST_UNTIL,
     CC_COUNTS /* MS__COUNT columns */,
-    CC_TOTAL = CC_COUNTS + MS__COUNT
+    CC_TOTAL = CC_COUNTS + MS__COUNT,
+    CC_REPLIED,
+    CC_CLICKED
 };
 
 #define MSG_COLS                                                                                   \
     "id, campaign_id, phone, name, vars, status, attempts, sender_id, provider_id, error_code, "   \
-    "error_detail, queued_at, sent_at, delivered_at, read_at, failed_at, next_attempt_at"
+    "error_detail, queued_at, sent_at, delivered_at, read_at, failed_at, next_attempt_at, "       \
+    "reply, button_id, replied_at, clicked_at"
 enum {
     MC_ID,
     MC_CAMPAIGN,
@@ -236,7 +260,11 @@ enum {
     MC_DELIVERED_AT,
     MC_READ_AT,
     MC_FAILED_AT,
-    MC_NEXT_ATTEMPT
+    MC_NEXT_ATTEMPT,
+    MC_REPLY,
+    MC_BUTTON,
+    MC_REPLIED_AT,
+    MC_CLICKED_AT
 };
 
 #define LIST_COLS "id, ws, name, members, created_at"
@@ -339,6 +367,25 @@ enum {
       " error_detail = CASE WHEN ?2 = 5 THEN ?5 ELSE error_detail END"                             \
       " WHERE id = ?1")                                                                            \
     X(Q_MSG_RECOVER, "UPDATE messages SET status = ?2 WHERE campaign_id = ?1 AND status = 1")      \
+    /* the message a reply answers: the one it quotes, else the latest one                         \
+     * this sender delivered to that phone */                                                       \
+    X(Q_MSG_REPLY_BY_CONTEXT, "SELECT id, campaign_id, replied_at, clicked_at FROM messages"       \
+                              " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY id DESC LIMIT 1") \
+    X(Q_MSG_REPLY_BY_PHONE, "SELECT id, campaign_id, replied_at, clicked_at FROM messages"         \
+                            " WHERE phone = ?2 AND sender_id = ?1 AND status IN (2, 3, 4)"          \
+                            " ORDER BY sent_at DESC, id DESC LIMIT 1")                              \
+    X(Q_MSG_REPLY_SET, "UPDATE messages SET reply = coalesce(?2, reply),"                          \
+                       " button_id = coalesce(?3, button_id),"                                      \
+                       " replied_at = CASE WHEN replied_at = 0 THEN ?4 ELSE replied_at END,"        \
+                       " clicked_at = CASE WHEN ?3 IS NOT NULL AND clicked_at = 0 THEN ?4"          \
+                       " ELSE clicked_at END WHERE id = ?1")                                        \
+    X(Q_CAMP_REPLIES, "UPDATE campaigns SET n_replied = n_replied + ?2,"                           \
+                      " n_clicked = n_clicked + ?3 WHERE id = ?1")                                  \
+    X(Q_EARLY_PARK, "INSERT INTO early_receipts (sender_id, provider_id, status, at, code, detail)" \
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                              \
+    X(Q_EARLY_TAKE, "SELECT status, at, code, detail FROM early_receipts"                          \
+                    " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY status")                   \
+    X(Q_EARLY_DROP, "DELETE FROM early_receipts WHERE sender_id = ?1 AND provider_id = ?2")        \
     X(Q_EVENT_INSERT,                                                                              \
       "INSERT INTO events (campaign_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)")                \
     X(Q_EVENT_LIST, "SELECT id, campaign_id, at, type, detail FROM events"                         \
@@ -1261,6 +1308,8 @@ static int read_campaign(sqlite3_stmt *q, struct st_campaign *c, int copy, dp_er
     for (int i = 0; i < MS__COUNT; i++)
         c->counts[i] = c_i64(q, CC_COUNTS + i);
     c->total = c_i64(q, CC_TOTAL);
+    c->replied = c_i64(q, CC_REPLIED);
+    c->clicked = c_i64(q, CC_CLICKED);
     if (copy) {
         rc = dup_str(c_text(q, CC_NAME), &c->name, e);
         if (rc == DP_OK)
@@ -1479,6 +1528,10 @@ static void read_message(sqlite3_stmt *q, struct st_message *m)
     m->read_at = c_i64(q, MC_READ_AT);
     m->failed_at = c_i64(q, MC_FAILED_AT);
     m->next_attempt_at = c_i64(q, MC_NEXT_ATTEMPT);
+    m->reply = (char *)c_text(q, MC_REPLY);
+    m->button_id = (char *)c_text(q, MC_BUTTON);
+    m->replied_at = c_i64(q, MC_REPLIED_AT);
+    m->clicked_at = c_i64(q, MC_CLICKED_AT);
 }
 
 static int sq_message_insert(store *st, struct st_message *m, dp_err *e)
@@ -1712,6 +1765,142 @@ out:
     return rc;
 }
 
+static int sq_message_reply(store *st, int64_t sender_id, const char *phone,
+                            const char *context_id, const char *text, const char *button_id,
+                            int64_t at, int64_t *campaign_id, int *first_reply, int *first_click,
+                            dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int64_t msg_id = 0, replied_at = 0, clicked_at = 0;
+    int rc, step;
+    *first_reply = *first_click = 0;
+    if (!phone)
+        return dp_err_set(e, DP_EINVAL, "message_reply: phone is required");
+    rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    /* the quoted message first; a quote of something disparo did not send
+     * (or no quote at all) falls back to the latest send to that phone */
+    for (int pass = context_id ? 0 : 1; pass < 2 && !msg_id; pass++) {
+        s = q_get(sq, pass == 0 ? Q_MSG_REPLY_BY_CONTEXT : Q_MSG_REPLY_BY_PHONE, e);
+        if (!s) {
+            rc = DP_EINTERNAL;
+            goto out;
+        }
+        if (b_i64(s, 1, sender_id) || b_text(s, 2, pass == 0 ? context_id : phone)) {
+            rc = db_fail(sq->db, e, "message_reply");
+            goto out;
+        }
+        step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            msg_id = c_i64(s, 0);
+            *campaign_id = c_i64(s, 1);
+            replied_at = c_i64(s, 2);
+            clicked_at = c_i64(s, 3);
+        } else if (step != SQLITE_DONE) {
+            rc = db_fail(sq->db, e, "message_reply");
+            goto out;
+        }
+        q_done(s);
+        s = NULL;
+    }
+    if (!msg_id) {
+        rc = dp_err_set(e, DP_ENOTFOUND, "no message from sender %lld to %s to answer",
+                        (long long)sender_id, phone);
+        goto out;
+    }
+    s = q_get(sq, Q_MSG_REPLY_SET, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, msg_id) || b_text(s, 2, text) || b_text(s, 3, button_id) || b_i64(s, 4, at)) {
+        rc = db_fail(sq->db, e, "message_reply");
+        goto out;
+    }
+    if ((rc = step_done(sq, s, e, "message_reply")) != DP_OK)
+        goto out;
+    q_done(s);
+    s = NULL;
+    *first_reply = replied_at == 0;
+    *first_click = button_id && clicked_at == 0;
+    if (*first_reply || *first_click) {
+        s = q_get(sq, Q_CAMP_REPLIES, e);
+        if (!s) {
+            rc = DP_EINTERNAL;
+            goto out;
+        }
+        if (b_i64(s, 1, *campaign_id) || b_i64(s, 2, *first_reply) || b_i64(s, 3, *first_click)) {
+            rc = db_fail(sq->db, e, "message_reply");
+            goto out;
+        }
+        rc = step_done(sq, s, e, "message_reply");
+    }
+out:
+    q_done(s);
+    return op_end(sq, rc, e);
+}
+
+static int sq_receipt_park(store *st, int64_t sender_id, const char *provider_id, int status,
+                           int64_t at, const char *code, const char *detail, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    sqlite3_stmt *s = q_get(sq, Q_EARLY_PARK, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id) || b_i64(s, 3, status) ||
+        b_i64(s, 4, at) || b_text(s, 5, code) || b_text(s, 6, detail))
+        rc = db_fail(sq->db, e, "receipt_park");
+    else
+        rc = step_done(sq, s, e, "receipt_park");
+    q_done(s);
+    return rc;
+}
+
+static int sq_receipt_take(store *st, int64_t sender_id, const char *provider_id,
+                           st_receipt_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_EARLY_TAKE, e);
+    int rc = DP_OK, step, found = 0;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id)) {
+        rc = db_fail(sq->db, e, "receipt_take");
+        goto out;
+    }
+    /* applied in status order (sent < delivered < read), as they happened */
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        found = 1;
+        int r = cb(ud, sqlite3_column_int(s, 0), c_i64(s, 1), c_text(s, 2), c_text(s, 3));
+        if (r) {
+            rc = r;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "receipt_take");
+out:
+    q_done(s);
+    if (rc == DP_OK && found) {
+        if ((rc = write_begin(sq, e)) != DP_OK)
+            return rc;
+        s = q_get(sq, Q_EARLY_DROP, e);
+        if (!s)
+            return DP_EINTERNAL;
+        if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id))
+            rc = db_fail(sq->db, e, "receipt_take");
+        else
+            rc = step_done(sq, s, e, "receipt_take");
+        q_done(s);
+    }
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *type,
@@ -1785,6 +1974,9 @@ static const struct store_vtab sqlite_vtab = {
     .rollback = sq_rollback,
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
+    .message_reply = sq_message_reply,
+    .receipt_park = sq_receipt_park,
+    .receipt_take = sq_receipt_take,
     .workspace_create = sq_workspace_create,
     .token_create = sq_token_create,
     .token_lookup = sq_token_lookup,

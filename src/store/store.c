@@ -87,5 +87,7 @@ void st_message_clear(struct st_message *m)
     free(m->provider_id);
     free(m->error_code);
     free(m->error_detail);
+    free(m->reply);
+    free(m->button_id);
     memset(m, 0, sizeof *m);
 }

@@ -66,6 +66,7 @@ struct st_campaign {
     int64_t rest_until;
     int64_t counts[MS__COUNT]; /* as last committed plus this transaction's deltas */
     int64_t total;
+    int64_t replied, clicked; /* messages answered, and answered with a button */
 };
 void st_campaign_clear(struct st_campaign *c);
 
@@ -82,6 +83,9 @@ struct st_message {
     char *error_detail;
     int64_t queued_at, sent_at, delivered_at, read_at, failed_at;
     int64_t next_attempt_at; /* a queued message waiting for a retry */
+    char *reply;     /* the contact's last answer, may be NULL */
+    char *button_id; /* the button it clicked, may be NULL */
+    int64_t replied_at, clicked_at;
 };
 void st_message_clear(struct st_message *m);
 
@@ -107,6 +111,8 @@ typedef int (*st_list_cb)(void *ud, const struct st_list *l);
 /* A list member: borrowed strings; vars is JSON object text or NULL. */
 typedef int (*st_member_cb)(void *ud, const char *phone, const char *name, const char *vars);
 typedef int (*st_recipient_cb)(void *ud, const char *phone, int64_t at);
+typedef int (*st_receipt_cb)(void *ud, int status, int64_t at, const char *code,
+                             const char *detail);
 
 struct store_vtab {
     const char *name; /* "sqlite" */
@@ -188,6 +194,23 @@ struct store_vtab {
      * (or `queued` again when resend is set); *n says how many. Adjusts the
      * stored counts itself. */
     int (*message_recover)(store *st, int64_t campaign_id, int resend, int64_t *n, dp_err *e);
+
+    /* An answer from a contact: attributed to the message it quotes
+     * (context_id, a provider id; may be NULL), else to the latest message
+     * this sender sent that phone. Records the text (and button) and moves
+     * the campaign's replied/clicked counts on the first of each.
+     * DP_ENOTFOUND when no message fits. */
+    int (*message_reply)(store *st, int64_t sender_id, const char *phone, const char *context_id,
+                         const char *text, const char *button_id, int64_t at,
+                         int64_t *campaign_id, int *first_reply, int *first_click, dp_err *e);
+    /* A receipt for a provider id not recorded yet (the gateway was faster
+     * than its own answer): kept until receipt_take() finds it. */
+    int (*receipt_park)(store *st, int64_t sender_id, const char *provider_id, int status,
+                        int64_t at, const char *code, const char *detail, dp_err *e);
+    /* Hands the parked receipts of a provider id to cb, in status order, and
+     * forgets them. */
+    int (*receipt_take)(store *st, int64_t sender_id, const char *provider_id, st_receipt_cb cb,
+                        void *ud, dp_err *e);
 
     int (*event_add)(store *st, int64_t campaign_id, int64_t at, const char *type,
                      const json_t *detail, dp_err *e);

@@ -106,7 +106,7 @@ class TestControl(E2ETest):
         self.assertEqual(c["interval"], {"min_ms": 5000, "max_ms": 15000})
         self.assertIsNone(c.get("pause"))
         self.assertEqual((c["resend_unknown"], c["max_attempts"], c["max_sender_failures"]), (False, 5, 5))
-        self.assertEqual(c["counts"], dict({s: 0 for s in STATUSES}, total=3, queued=3))
+        self.assertEqual(c["counts"], dict({s: 0 for s in STATUSES}, total=3, queued=3, replied=0, clicked=0))
         self.assertRegex(c["created_at"], RFC3339_RE)
         self.assertIsNone(c["started_at"])
         self.assertIsNone(c["finished_at"])
