@@ -162,7 +162,9 @@ static int sender_fields(const json_t *body, struct st_sender *s, int creating, 
     return DP_OK;
 }
 
-static void sender_reply(struct api_ctx *c, int status, int64_t id)
+/* with_secret: on create and update only, the webhook path with its secret,
+ * which the operator must copy into the gateway's settings */
+static void sender_reply(struct api_ctx *c, int status, int64_t id, int with_secret)
 {
     struct st_sender row = {0};
     dp_err e = {0};
@@ -172,6 +174,16 @@ static void sender_reply(struct api_ctx *c, int status, int64_t id)
     }
     json_t *v = view_sender(&row);
     json_object_set_new(v, "health", engine_sender_health(c->eng, id));
+    const struct sender_vtab *vt = sender_find(row.provider);
+    if (vt && vt->webhook) {
+        const char *secret = json_string_value(json_object_get(row.config, "webhook_secret"));
+        char path[128];
+        if (secret && with_secret)
+            snprintf(path, sizeof path, "/webhooks/%lld/%s", (long long)id, secret);
+        else
+            snprintf(path, sizeof path, "/webhooks/%lld%s", (long long)id, secret ? "/********" : "");
+        json_object_set_new(v, "webhook_path", json_string(path));
+    }
     http_reply_json(c->req, status, v);
     st_sender_clear(&row);
 }
@@ -215,7 +227,7 @@ static void senders_create(struct api_ctx *c, json_t *body)
         goto out;
     if (engine_sender_changed(c->eng, s.id, &e))
         log_error("sender not loaded", "sender=%lld err=\"%s\"", (long long)s.id, e.msg);
-    sender_reply(c, 201, s.id);
+    sender_reply(c, 201, s.id, 1);
 out:
     st_sender_clear(&s);
 }
@@ -280,7 +292,7 @@ static void senders_patch(struct api_ctx *c, int64_t id, json_t *body)
         goto out;
     if (engine_sender_changed(c->eng, id, &e))
         log_error("sender not reloaded", "sender=%lld err=\"%s\"", (long long)id, e.msg);
-    sender_reply(c, 200, id);
+    sender_reply(c, 200, id, json_object_get(body, "config") != NULL);
 out:
     st_sender_clear(&s);
 }
@@ -704,7 +716,7 @@ void api_dispatch(struct api_ctx *c)
     else if (is(c, GET, 1, "senders", NULL))
         senders_list(c);
     else if (is(c, GET, 2, "senders", NULL))
-        sender_reply(c, 200, id);
+        sender_reply(c, 200, id, 0);
     else if (is(c, PATCH, 2, "senders", NULL))
         senders_patch(c, id, body);
     else if (is(c, DEL, 2, "senders", NULL))

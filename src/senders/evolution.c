@@ -1138,5 +1138,7 @@ const struct sender_vtab evolution_sender = {
     .health = ev_health,
     .idempotent = 0,     /* Evolution has no idempotency key: a lost answer is ambiguous */
     .default_rate = 0.0, /* unofficial API: pacing comes from the campaign, not the gateway */
-    .pair_gap_ms = 0,    /* WhatsApp Web publishes no per-recipient limit */
+    /* Meta's pair limit is for the Cloud API; a QR number that writes to one
+     * phone twice within seconds looks like a bot all the same */
+    .pair_gap_ms = 6000,
 };
