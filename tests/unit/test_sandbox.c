@@ -64,7 +64,8 @@ static void rec_receipt(void *ud, int64_t sender_id, const char *provider_id,
     snprintf(e->provider_id, sizeof e->provider_id, "%s", provider_id);
 }
 
-static void rec_inbound(void *ud, int64_t sender_id, const char *from, const char *text)
+static void rec_inbound(void *ud, int64_t sender_id, const char *from, const char *text,
+                        const char *button_id, const char *context_id)
 {
     struct fx *f = ud;
     assert_true(f->n_ev < MAX_EV);
