@@ -1206,7 +1206,9 @@ static void on_send_done(void *ud, const struct send_result *r)
     if (slot != SIZE_MAX) {
         if (r->outcome == SEND_OK) {
             c->consec[slot] = 0;
-        } else if (r->sender_fault && !c->removed[slot] &&
+        } else if (/* a hold (ACT_*) already rests the sender, and ends when it is
+                       healthy; removal would outlast the cure */
+                   r->sender_fault && r->action == ACT_NONE && !c->removed[slot] &&
                    ++c->consec[slot] >= c->spec.max_sender_failures) {
             c->removed[slot] = 1;
             log_warn("sender taken out of a campaign's rotation", "campaign=%lld sender=%lld",

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +42,9 @@
 #define IN_FLIGHT_DEFAULT 32
 #define IN_FLIGHT_MAX 1024
 
-#define BUTTONS_MAX 3        /* ActionObject.buttons maxItems */
-#define BUTTON_TITLE_MAX 20  /* characters, not bytes */
-#define BUTTON_ID_MAX 256    /* bytes */
+#define BUTTONS_MAX 3       /* ActionObject.buttons maxItems */
+#define BUTTON_TITLE_MAX 20 /* characters, not bytes */
+#define BUTTON_ID_MAX 256   /* bytes */
 #define PAIR_BACKOFF_MAX_MS ((int64_t)3600 * 1000)
 
 #define API_VERSION_DEFAULT "v23.0"
@@ -80,7 +81,7 @@ struct sender {
 };
 
 static const char *const known_keys[] = {
-    "phone_number_id", "access_token", "app_secret", "verify_token", "api_version",
+    "phone_number_id", "access_token", "app_secret", "verify_token",  "api_version",
     "base_url",        "proxy",        "timeout_ms", "max_in_flight", NULL,
 };
 
@@ -103,14 +104,22 @@ static int all_digits(const char *s, size_t max)
     return n >= 1 && n <= max;
 }
 
-/* Printable ASCII without spaces: what may follow "Bearer " in a header. */
-static int token_ok(const char *s, size_t max)
+/* Printable ASCII, spaces only when allowed: a token that follows "Bearer "
+ * in a header cannot hold one, a verify token typed in Meta's dashboard can. */
+static int printable_ok(const char *s, size_t max, int space_ok)
 {
     size_t n = 0;
-    for (; s[n]; n++)
-        if ((unsigned char)s[n] <= 32 || (unsigned char)s[n] >= 127)
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c < 32 || c >= 127 || (c == ' ' && !space_ok))
             return 0;
+    }
     return n >= 1 && n <= max;
+}
+
+static int token_ok(const char *s, size_t max)
+{
+    return printable_ok(s, max, 0);
 }
 
 /* "v" digits "." digits, as the path parameter's pattern ^v[0-9]+\.[0-9]+$. */
@@ -182,15 +191,13 @@ static int str_default(json_t *config, const char *key, const char *def, dp_err 
 }
 
 /* An optional secret: a non-empty string of printable ASCII. */
-static int secret_field(json_t *config, const char *key, dp_err *e)
+static int secret_field(json_t *config, const char *key, int space_ok, dp_err *e)
 {
     json_t *v = json_object_get(config, key);
-    if (v && (!json_is_string(v) || !token_ok(json_string_value(v), SECRET_MAX) ||
+    if (v && (!json_is_string(v) || !printable_ok(json_string_value(v), SECRET_MAX, space_ok) ||
               strlen(json_string_value(v)) != json_string_length(v)))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.%s must be a string of 1 to %d printable characters without "
-                          "spaces",
-                          key, SECRET_MAX);
+        return dp_err_set(e, DP_EINVAL, "config.%s must be a string of 1 to %d printable%s", key,
+                          SECRET_MAX, space_ok ? " ASCII characters" : " characters, no spaces");
     return DP_OK;
 }
 
@@ -233,10 +240,10 @@ static int ca_validate(json_t *config, dp_err *e)
                           "without spaces",
                           TOKEN_MAX);
 
-    rc = secret_field(config, "app_secret", e);
+    rc = secret_field(config, "app_secret", 0, e);
     if (rc)
         return rc;
-    rc = secret_field(config, "verify_token", e);
+    rc = secret_field(config, "verify_token", 1, e);
     if (rc)
         return rc;
 
@@ -334,14 +341,22 @@ static char *dup_opt(const json_t *config, const char *key, int *oom)
     return p;
 }
 
-static char *printf_alloc(const char *fmt, const char *a, const char *b, const char *c)
+/* A new string (the caller frees it), or NULL on no memory. */
+static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *printf_alloc(const char *fmt, ...)
 {
-    int n = snprintf(NULL, 0, fmt, a, b, c);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
     if (n < 0)
         return NULL;
     char *p = malloc((size_t)n + 1);
-    if (p)
-        snprintf(p, (size_t)n + 1, fmt, a, b, c);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     return p;
 }
 
@@ -377,7 +392,7 @@ static int ca_create(const struct sender_env *env, int64_t id, const json_t *con
     s->send_url = printf_alloc("%s/%s/%s/messages", base, ver, pid);
     s->health_url = printf_alloc(
         "%s/%s/%s?fields=quality_rating,status,name_status,messaging_limit_tier", base, ver, pid);
-    s->auth_hdr = printf_alloc("%s%s%s", "Authorization: Bearer ", tok, "");
+    s->auth_hdr = printf_alloc("Authorization: Bearer %s", tok);
     if (!s->send_url || !s->health_url || !s->auth_hdr)
         goto out;
     int oom = 0;
@@ -541,8 +556,8 @@ static json_t *template_object(const struct sender_template *t)
         if (!params)
             goto out;
         for (size_t i = 0; i < t->nparams; i++) {
-            json_t *p = t->params[i] ? json_pack("{s:s,s:s}", "type", "text", "text", t->params[i])
-                                     : NULL;
+            json_t *p =
+                t->params[i] ? json_pack("{s:s,s:s}", "type", "text", "text", t->params[i]) : NULL;
             if (!p || json_array_append_new(params, p) != 0) {
                 json_decref(params);
                 goto out;
@@ -591,8 +606,8 @@ static json_t *interactive_object(const struct sender_msg *m)
     if (!btns)
         goto out;
     for (size_t i = 0; i < m->nbuttons; i++) {
-        json_t *b = json_pack("{s:s,s:{s:s,s:s}}", "type", "reply", "reply", "id",
-                              m->buttons[i].id, "title", m->buttons[i].title);
+        json_t *b = json_pack("{s:s,s:{s:s,s:s}}", "type", "reply", "reply", "id", m->buttons[i].id,
+                              "title", m->buttons[i].title);
         if (!b || json_array_append_new(btns, b) != 0)
             goto out;
     }
@@ -662,25 +677,33 @@ enum eclass {
     EC_TEMPLATE,  /* the campaign's message is refused */
 };
 
-static const struct {
-    long code;
-    enum eclass cls;
-} graph_codes[] = {
-    {130429, EC_RETRY},     {131056, EC_PAIR},      {80007, EC_RETRY},      {4, EC_RETRY},
-    {1, EC_RETRY},          {2, EC_RETRY},          {131016, EC_RETRY},     {131000, EC_RETRY},
-    {131057, EC_RETRY},     {131048, EC_STOP},      {131064, EC_STOP},      {368, EC_STOP},
-    {131031, EC_STOP},      {130497, EC_STOP},      {131042, EC_STOP},      {0, EC_STOP},
-    {190, EC_STOP},         {131026, EC_RECIPIENT}, {131047, EC_RECIPIENT}, {131050, EC_RECIPIENT},
-    {130403, EC_RECIPIENT}, {131021, EC_RECIPIENT}, {131049, EC_RECIPIENT}, {132000, EC_TEMPLATE},
-    {132001, EC_TEMPLATE},  {132012, EC_TEMPLATE},  {132015, EC_TEMPLATE},  {132016, EC_TEMPLATE},
-    {100, EC_TEMPLATE},     {131008, EC_TEMPLATE},  {131009, EC_TEMPLATE},
-};
+/* The lists, one per class (Meta's error codes reference). */
+static const long retry_codes[] = {130429, 131056, 80007, 4, 1, 2, 131016, 131000, 131057, -1};
+static const long stop_codes[] = {131048, 131064, 368, 131031, 130497, 131042, 0, 190, -1};
+static const long recipient_codes[] = {131026, 131047, 131050, 130403, 131021, 131049, -1};
+static const long template_codes[] = {132000, 132001, 132012, 132015, 132016,
+                                      100,    131008, 131009, -1};
+
+static int listed(const long *codes, long code)
+{
+    for (size_t i = 0; codes[i] >= 0; i++)
+        if (codes[i] == code)
+            return 1;
+    return 0;
+}
 
 static enum eclass class_of(long code)
 {
-    for (size_t i = 0; i < sizeof graph_codes / sizeof graph_codes[0]; i++)
-        if (graph_codes[i].code == code)
-            return graph_codes[i].cls;
+    if (code == 131056)
+        return EC_PAIR;
+    if (listed(retry_codes, code))
+        return EC_RETRY;
+    if (listed(stop_codes, code))
+        return EC_STOP;
+    if (listed(recipient_codes, code))
+        return EC_RECIPIENT;
+    if (listed(template_codes, code))
+        return EC_TEMPLATE;
     return EC_OTHER;
 }
 
@@ -831,22 +854,24 @@ static void health_of(const struct httpc_resp *resp, struct sender_health *h)
 {
     json_t *root = NULL;
     memset(h, 0, sizeof *h);
-    if (resp->status == 0 || (resp->curl_code != CURLE_OK && resp->curl_code != CURLE_FILESIZE_EXCEEDED)) {
+    int have_status = resp->status > 0 &&
+                      (resp->curl_code == CURLE_OK || resp->curl_code == CURLE_FILESIZE_EXCEEDED);
+    if (!have_status) {
         snprintf(h->state, sizeof h->state, "unreachable");
         copy_utf8(h->detail, sizeof h->detail - 1, resp->error, strlen(resp->error));
         goto out;
     }
     if (resp->status < 200 || resp->status >= 300) {
         const json_t *err = graph_error(resp->body, resp->body_len, &root);
-        if (err)
+        /* An expired token (cloudapi_190) or a wrong base_url: not ok, say why. */
+        if (err) {
             snprintf(h->state, sizeof h->state, "cloudapi_%ld",
                      (long)json_integer_value(json_object_get(err, "code")));
-        else
-            snprintf(h->state, sizeof h->state, "http_%ld", resp->status);
-        if (err)
             graph_detail(h->detail, sizeof h->detail, err);
-        else
+        } else {
+            snprintf(h->state, sizeof h->state, "http_%ld", resp->status);
             copy_utf8(h->detail, DETAIL_MAX, resp->body, resp->body_len);
+        }
         goto out;
     }
     root = json_loadb(resp->body, resp->body_len, 0, NULL);
@@ -902,8 +927,7 @@ static void on_http_done(void *ud, const struct httpc_resp *resp)
 }
 
 /* Starts one request owned by s; on success c belongs to s's list. */
-static int start(sender *s, struct creq *c, const char *method, const char *url,
-                 const char *body)
+static int start(sender *s, struct creq *c, const char *method, const char *url, const char *body)
 {
     const char *hdrs[4];
     size_t k = 0;
@@ -1107,7 +1131,8 @@ static int signature_ok(const sender *s, const struct sender_webhook_req *req)
     return CRYPTO_memcmp(want, got, 32) == 0;
 }
 
-static enum receipt_status *status_word(const char *w, enum receipt_status *st)
+/* 1 and *st set for the four status words disparo tracks, 0 for any other. */
+static int status_word(const char *w, enum receipt_status *st)
 {
     static const struct {
         const char *w;
@@ -1119,9 +1144,9 @@ static enum receipt_status *status_word(const char *w, enum receipt_status *st)
     for (size_t i = 0; w && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(w, map[i].w) == 0) {
             *st = map[i].st;
-            return st;
+            return 1;
         }
-    return NULL;
+    return 0;
 }
 
 /* One statuses[] item → hooks->receipt. Unknown status words are skipped. */
@@ -1285,4 +1310,5 @@ const struct sender_vtab cloudapi_sender = {
     .health = ca_health,
     .idempotent = 0, /* no idempotency key: a timed-out send may have gone out */
     .default_rate = 80,
+    .pair_gap_ms = 6000, /* Meta's pair rate limit: one message to a phone per 6 s */
 };

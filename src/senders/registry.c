@@ -6,9 +6,11 @@
 extern const struct sender_vtab sandbox_sender;
 extern const struct sender_vtab webhook_sender;
 extern const struct sender_vtab evolution_sender;
+extern const struct sender_vtab cloudapi_sender;
+extern const struct sender_vtab uazapi_sender;
 
-static const struct sender_vtab *const all[] = {&sandbox_sender, &webhook_sender,
-                                                &evolution_sender, NULL};
+static const struct sender_vtab *const all[] = {&sandbox_sender,  &webhook_sender, &cloudapi_sender,
+                                                &uazapi_sender,   &evolution_sender, NULL};
 
 const struct sender_vtab *sender_find(const char *provider)
 {

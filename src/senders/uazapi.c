@@ -40,9 +40,12 @@
 #define IN_FLIGHT_MAX 64
 #define DELAY_MAX 120000
 
-/* What disparo writes in each message's track_source, so a look-up by
- * track_id never matches a message some other integration tagged. */
-#define TRACK_SOURCE "disparo"
+/* Each message's track_source is "disparo-" and 8 hex digits of the SHA-256
+ * of the sender's webhook_secret: the engine's idempotency keys ("c3-m7")
+ * restart with a new database and repeat across installations sharing an
+ * instance, so a look-up by track_id alone could find someone else's message. */
+#define TRACK_PREFIX "disparo-"
+#define TRACK_SOURCE_MAX 24
 
 /* The steps of one send, in order; each is one HTTP exchange. ST_FIND runs
  * on retries only, ST_CHECK when config.check_number is on. */
@@ -54,8 +57,8 @@ struct ureq {
     sender *s;
     httpc_handle *hd; /* the exchange in flight; NULL between two */
     enum stage stage;
-    sender_done_fn done;     /* sends */
-    sender_health_fn hdone;  /* health checks */
+    sender_done_fn done;    /* sends */
+    sender_health_fn hdone; /* health checks */
     void *ud;
     const char *send_url; /* borrowed from s */
     char *body;           /* owned: the /send/... body */
@@ -74,12 +77,13 @@ struct sender {
     long delay_ms;
     int max_in_flight;
     int check_number;
+    char track_source[TRACK_SOURCE_MAX];
     struct ureq *head;
 };
 
 static const char *const known_keys[] = {
-    "base_url", "token",  "webhook_secret", "proxy", "timeout_ms", "max_in_flight",
-    "delay_ms", "check_number", NULL,
+    "base_url",      "token",    "webhook_secret", "proxy", "timeout_ms",
+    "max_in_flight", "delay_ms", "check_number",   NULL,
 };
 
 /* ---- text helpers ---- */
@@ -105,8 +109,8 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
     for (size_t k = 1; k < n; k++)
         if ((s[k] & 0xc0) != 0x80)
             return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
-        (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] >= 0x90))
         return 0;
     return n;
 }
@@ -160,16 +164,21 @@ static int has_any(const char *hay, const char *const *needles)
  * session" / "No active session" (401 or 500) and "WhatsApp client is not
  * connected" (500); the Portuguese forms come from its own descriptions. */
 static const char *const disconnected_words[] = {
-    "no session", "no active session", "not connected", "disconnected", "not logged in",
-    "desconectad", "não conectad", "nao conectad", NULL,
+    "no session",  "no active session", "not connected", "disconnected", "not logged in",
+    "desconectad", "não conectad",      "nao conectad",  NULL,
 };
 
 /* The spec documents no send error for a number without WhatsApp (only
  * /chat/check's isInWhatsapp). These are what the whatsmeow family answers;
  * they cannot mean anything else, so recognising them is safe. */
 static const char *const no_whatsapp_words[] = {
-    "not on whatsapp", "not registered on whatsapp", "not in whatsapp", "não está no whatsapp",
-    "não possui whatsapp", "nao possui whatsapp", NULL,
+    "not on whatsapp",
+    "not registered on whatsapp",
+    "not in whatsapp",
+    "não está no whatsapp",
+    "não possui whatsapp",
+    "nao possui whatsapp",
+    NULL,
 };
 
 /* ---- validation ---- */
@@ -449,6 +458,9 @@ static int uz_create(const struct sender_env *env, int64_t id, const json_t *con
     s->secret = strdup(json_string_value(sec));
     if (!s->token_line || !s->secret)
         goto out;
+    char digest[CRYPTO_SHA256_HEX];
+    crypto_sha256_hex(s->secret, strlen(s->secret), digest);
+    snprintf(s->track_source, sizeof s->track_source, "%s%.8s", TRACK_PREFIX, digest);
     const json_t *v = json_object_get(config, "proxy");
     if (json_is_string(v)) {
         s->proxy = strdup(json_string_value(v));
@@ -493,8 +505,8 @@ static int start_stage(struct ureq *w)
 
     switch (w->stage) {
     case ST_FIND:
-        o = json_pack("{s:s, s:s, s:i}", "track_source", TRACK_SOURCE, "track_id", w->key, "limit",
-                      1);
+        o = json_pack("{s:s, s:s, s:i}", "track_source", s->track_source, "track_id", w->key,
+                      "limit", 1);
         url = s->url_find;
         break;
     case ST_CHECK:
@@ -666,8 +678,7 @@ static void message_id(const json_t *msg, char *dst, size_t size)
 
 /* The answer to /message/find: a message this send's earlier attempt left
  * (same track_id, not failed) means it went out; r becomes SEND_OK. */
-static int found_earlier(const struct ureq *w, const struct httpc_resp *resp,
-                         struct send_result *r)
+static int found_earlier(const struct ureq *w, const struct httpc_resp *resp, struct send_result *r)
 {
     int found = 0;
     json_t *root = json_loadb(resp->body, resp->body_len, 0, NULL);
@@ -681,7 +692,8 @@ static int found_earlier(const struct ureq *w, const struct httpc_resp *resp,
         const json_t *st = json_object_get(m, "status");
         if (!json_is_string(tid) || strcmp(json_string_value(tid), w->key) != 0)
             continue;
-        if (json_is_string(src) && strcmp(json_string_value(src), TRACK_SOURCE) != 0)
+        /* a server that ignores the track_source filter must not match another's */
+        if (!json_is_string(src) || strcmp(json_string_value(src), w->s->track_source) != 0)
             continue;
         if (json_is_string(st) && strcasecmp(json_string_value(st), "failed") == 0)
             continue;
@@ -948,7 +960,7 @@ static int build_body(const sender *s, const struct sender_msg *m, char **body, 
         if (set_str(o, "type", type) || set_str(o, "file", m->media->url) ||
             (*m->text && set_str(o, "text", m->text)) ||
             (strcmp(type, "document") == 0 && m->media->filename && *m->media->filename &&
-             set_str(o, "docname", m->media->filename)))
+             set_str(o, "docName", m->media->filename)))
             goto out;
         *url = s->url_media;
     } else {
@@ -957,7 +969,7 @@ static int build_body(const sender *s, const struct sender_msg *m, char **body, 
         *url = s->url_text;
     }
     /* track_id lets /message/find recognise a retried message that went out */
-    if (set_str(o, "track_source", TRACK_SOURCE) || set_str(o, "track_id", m->idempotency_key))
+    if (set_str(o, "track_source", s->track_source) || set_str(o, "track_id", m->idempotency_key))
         goto out;
     if (s->delay_ms > 0 && json_object_set_new(o, "delay", json_integer(s->delay_ms)))
         goto out;
@@ -1132,11 +1144,16 @@ static int receipt_word(const char *w, enum receipt_status *st)
         const char *word;
         enum receipt_status st;
     } map[] = {
-        {"sent", RECEIPT_SENT},           {"serverack", RECEIPT_SENT},
-        {"server_ack", RECEIPT_SENT},     {"delivered", RECEIPT_DELIVERED},
-        {"deliveryack", RECEIPT_DELIVERED}, {"delivery_ack", RECEIPT_DELIVERED},
-        {"read", RECEIPT_READ},           {"played", RECEIPT_READ},
-        {"failed", RECEIPT_FAILED},       {"error", RECEIPT_FAILED},
+        {"sent", RECEIPT_SENT},
+        {"serverack", RECEIPT_SENT},
+        {"server_ack", RECEIPT_SENT},
+        {"delivered", RECEIPT_DELIVERED},
+        {"deliveryack", RECEIPT_DELIVERED},
+        {"delivery_ack", RECEIPT_DELIVERED},
+        {"read", RECEIPT_READ},
+        {"played", RECEIPT_READ},
+        {"failed", RECEIPT_FAILED},
+        {"error", RECEIPT_FAILED},
     };
     if (!w)
         return 0;
@@ -1259,4 +1276,5 @@ const struct sender_vtab uazapi_sender = {
     .health = uz_health,
     .idempotent = 0,     /* track_id accepts duplicates: a lost answer is ambiguous */
     .default_rate = 0.0, /* the gateway paces nothing per account; campaigns set a rate */
+    .pair_gap_ms = 6000, /* a QR number that writes to one phone twice within seconds looks like a bot */
 };

@@ -1,0 +1,291 @@
+"""The Cloud API sender end to end: a fake Graph API on 127.0.0.1 plays Meta,
+and the tests post Meta-shaped, HMAC-signed webhooks to disparo: statuses
+batches, failures with errors[], inbound text replies, bad signatures,
+replays, out-of-order receipts and receipts that beat the send's answer."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from harness import E2ETest, contacts, wait_until
+
+APP_SECRET = "s3cr3t-app"
+VERIFY = "verify-me"
+PNID = "1234567890"
+TOKEN = "EAAG-test-token"
+
+
+class FakeGraph:
+    """Answers POST /v23.0/{PNID}/messages like Meta: wamid per message;
+    errors by phone (errors = {phone: (http_status, graph_code)}); an
+    optional delay before answering; GET /v23.0/{PNID} for health."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sent = []          # (to, body) in arrival order
+        self.errors = {}
+        self.delay = 0.0
+        self.status_word = "CONNECTED"
+        self.quality = "GREEN"
+        self.n = 0
+        fake = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if not self.path.startswith("/v23.0/%s?" % PNID):
+                    return self.reply(404, {"error": {"code": 100, "message": "bad path"}})
+                self.reply(200, {"quality_rating": fake.quality, "status": fake.status_word, "id": PNID})
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(n) or b"{}")
+                if self.path != "/v23.0/%s/messages" % PNID:
+                    return self.reply(404, {"error": {"code": 100, "message": "bad path " + self.path}})
+                if self.headers.get("Authorization") != "Bearer " + TOKEN:
+                    return self.reply(401, {"error": {"code": 190, "message": "bad token"}})
+                if body.get("messaging_product") != "whatsapp" or "to" not in body or "type" not in body:
+                    return self.reply(400, {"error": {"code": 100, "message": "invalid parameter"}})
+                to = body["to"]
+                with fake.lock:
+                    fake.n += 1
+                    wamid = "wamid.%s.%d" % (to, fake.n)
+                    fake.sent.append((to, body))
+                    delay = fake.delay
+                    err = fake.errors.get(to)
+                if delay:
+                    time.sleep(delay)
+                if err:
+                    return self.reply(err[0], {"error": {"code": err[1], "message": "error %d" % err[1],
+                                                         "type": "OAuthException", "fbtrace_id": "x"}})
+                self.reply(200, {"messaging_product": "whatsapp",
+                                 "contacts": [{"input": to, "wa_id": to}],
+                                 "messages": [{"id": wamid}]})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def statuses_payload(items):
+    """items: [(wamid, status, phone, errors or None)] -> a Meta webhook body."""
+    sts = []
+    for wamid, status, phone, errors in items:
+        st = {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": phone}
+        if errors:
+            st["errors"] = errors
+        sts.append(st)
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "5511000000000", "phone_number_id": PNID},
+                "statuses": sts}}]}]}
+
+
+def inbound_payload(phone, text, context_id=None):
+    msg = {"from": phone, "id": "wamid.in.%d" % time.time_ns(), "timestamp": str(int(time.time())),
+           "type": "text", "text": {"body": text}}
+    if context_id:
+        msg["context"] = {"from": "5511000000000", "id": context_id}
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "5511000000000", "phone_number_id": PNID},
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": phone}],
+                "messages": [msg]}}]}]}
+
+
+class TestCloudAPI(E2ETest):
+    deadline = 90.0
+
+    def setUp(self):
+        super().setUp()
+        self.graph = FakeGraph()
+        self.addCleanup(self.graph.close)
+        body = {"name": "meta", "provider": "cloudapi",
+                "config": {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": APP_SECRET,
+                           "verify_token": VERIFY, "base_url": "http://127.0.0.1:%d" % self.graph.port}}
+        self.sender = self.ok(self.api.post("/senders", body), 201)
+        self.hook = "/webhooks/%d" % self.sender["id"]
+
+    def post_hook(self, payload, secret=APP_SECRET, signature=None):
+        raw = json.dumps(payload).encode()
+        sig = signature if signature is not None else \
+            "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json"}
+        if sig:
+            headers["X-Hub-Signature-256"] = sig
+        st, _, body = self.api.raw("POST", self.hook, raw, headers, token=None)
+        return st, body
+
+    def by_phone(self, cid):
+        return {m["phone"]: m for m in self.ok(self.api.get("/campaigns/%d/messages" % cid))["messages"]}
+
+    def test_sender_shape(self):
+        s = self.sender
+        self.assertEqual(s["rate_per_second"], 80, "Meta's default throughput")
+        for k in ("access_token", "app_secret", "verify_token"):
+            self.assertEqual(s["config"][k], "********", k)
+        self.assertEqual(s["config"]["api_version"], "v23.0")
+        self.assertEqual(s["webhook_path"], self.hook)
+        st, body = self.api.post("/senders", {"name": "x", "provider": "cloudapi", "config": {}})
+        self.assertEqual(st, 400, body)
+        self.assertError(body, "bad_request", mentions=("phone_number_id",))
+        # the health check reached the fake
+        wait_until(lambda: self.ok(self.api.get("/senders/%d" % s["id"]))["health"]["state"] is not None,
+                   10, "first health check")
+        h = self.ok(self.api.get("/senders/%d" % s["id"]))["health"]
+        self.assertTrue(h["in_rotation"], h)
+
+    def test_verification_handshake(self):
+        q = "?hub.mode=subscribe&hub.verify_token=%s&hub.challenge=1158201444" % VERIFY
+        st, _, body = self.api.raw("GET", self.hook + q, token=None)
+        self.assertEqual((st, body), (200, b"1158201444"))
+        st, _, body = self.api.raw("GET", self.hook + q.replace(VERIFY, "wrong"), token=None)
+        self.assertEqual(st, 403, body)
+        st, _, _ = self.api.raw("GET", "/webhooks/999999" + q, token=None)
+        self.assertEqual(st, 404)
+
+    def test_send_receipts_and_reply(self):
+        people = contacts(3)
+        c = self.campaign([self.sender["id"]], people, start=True)
+        cid = c["id"]
+        self.wait_status(cid, "completed", 20)
+        msgs = self.by_phone(cid)
+        self.assertEqual(len(self.graph.sent), 3)
+        for to, body in self.graph.sent:
+            self.assertEqual(body["type"], "text")
+            self.assertEqual(body["recipient_type"], "individual")
+            self.assertTrue(body["text"]["body"].startswith("Oi "), body)
+        a, b, d = (msgs[p["phone"]] for p in people)
+        for m in (a, b, d):
+            self.assertEqual(m["status"], "sent")
+            self.assertTrue(m["provider_message_id"].startswith("wamid."), m)
+
+        # a bad signature, a missing one, and the right body signed with another secret: 401, nothing moves
+        batch = statuses_payload([(a["provider_message_id"], "delivered", a["phone"], None)])
+        for kw in ({"signature": "sha256=" + "0" * 64}, {"signature": ""}, {"secret": "other"}):
+            st, body = self.post_hook(batch, **kw)
+            self.assertEqual(st, 401, (kw, body))
+        self.assertEqual(self.by_phone(cid)[a["phone"]]["status"], "sent")
+
+        # a batch: delivered, read, failed with errors[]
+        batch = statuses_payload([
+            (a["provider_message_id"], "delivered", a["phone"], None),
+            (b["provider_message_id"], "read", b["phone"], None),
+            (d["provider_message_id"], "failed", d["phone"],
+             [{"code": 131050, "title": "User stopped marketing messages"}]),
+        ])
+        st, body = self.post_hook(batch)
+        self.assertEqual(st, 200, body)
+        msgs = self.by_phone(cid)
+        self.assertEqual(msgs[a["phone"]]["status"], "delivered")
+        self.assertEqual(msgs[b["phone"]]["status"], "read")
+        self.assertIsNotNone(msgs[b["phone"]]["delivered_at"], "read implies delivered")
+        self.assertEqual(msgs[d["phone"]]["status"], "failed")
+        self.assertIn("131050", msgs[d["phone"]]["error"]["code"])
+        # replay: the same batch changes nothing; a late "delivered" after "read" does not go backwards
+        before = self.get_campaign(cid)["counts"]
+        self.assertEqual(self.post_hook(batch)[0], 200)
+        late = statuses_payload([(b["provider_message_id"], "delivered", b["phone"], None)])
+        self.assertEqual(self.post_hook(late)[0], 200)
+        self.assertEqual(self.get_campaign(cid)["counts"], before)
+        self.assertEqual(self.by_phone(cid)[b["phone"]]["status"], "read")
+        c = self.assert_counts_exact(cid)
+        self.assertEqual((c["counts"]["delivered"], c["counts"]["read"], c["counts"]["failed"]), (1, 1, 1))
+
+        # an inbound reply quoting a's message
+        st, _ = self.post_hook(inbound_payload(a["phone"], "Quero saber mais", a["provider_message_id"]))
+        self.assertEqual(st, 200)
+        m = self.by_phone(cid)[a["phone"]]
+        self.assertEqual(m["reply"]["text"], "Quero saber mais")
+        self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
+        # a second reply from the same contact is recorded but counted once
+        self.post_hook(inbound_payload(a["phone"], "Oi?"))
+        self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
+        self.assertEqual(self.by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
+
+    def test_receipt_before_the_send_answer(self):
+        # the fake answers the send after 1 s; Meta's "delivered" arrives first
+        self.graph.delay = 1.0
+        people = contacts(1)
+        c = self.campaign([self.sender["id"]], people, start=True)
+        wait_until(lambda: len(self.graph.sent) == 1, 10, "the send")
+        wamid = "wamid.%s.1" % people[0]["phone"]
+        st, _ = self.post_hook(statuses_payload([(wamid, "delivered", people[0]["phone"], None)]))
+        self.assertEqual(st, 200)
+        c = self.wait_status(c["id"], "completed", 10)
+        wait_until(lambda: self.by_phone(c["id"])[people[0]["phone"]]["status"] == "delivered", 5,
+                   "the parked receipt applied once the send's answer came")
+        self.assert_counts_exact(c["id"])
+
+    def test_error_classes(self):
+        people = contacts(4)
+        no_wa, bad_number = people[0]["phone"], people[1]["phone"]
+        self.graph.errors = {no_wa: (400, 131026), bad_number: (400, 131021)}
+        c = self.campaign([self.sender["id"]], people, start=True)
+        c = self.wait_status(c["id"], "completed", 20)
+        msgs = self.by_phone(c["id"])
+        self.assertEqual(msgs[no_wa]["status"], "failed")
+        self.assertEqual(msgs[bad_number]["status"], "failed")
+        self.assertEqual(c["counts"]["sent"], 2, c["counts"])
+        # recipient errors do not take the account out of rotation
+        h = self.ok(self.api.get("/senders/%d" % self.sender["id"]))["health"]
+        self.assertTrue(h["in_rotation"], h)
+
+    def test_template_errors_pause_the_campaign(self):
+        people = contacts(6)
+        self.graph.errors = {p["phone"]: (400, 132001) for p in people}
+        body = {"name": "tpl", "sender_ids": [self.sender["id"]], "contacts": people,
+                "message": {"template": {"name": "promo", "language": "pt_BR", "params": ["name"]}},
+                "interval": {"min_ms": 0, "max_ms": 0}, "start": True}
+        c = self.ok(self.api.post("/campaigns", body), 201)
+        c = self.wait_status(c["id"], "paused", 20)
+        self.assertEqual(c["state_reason"], "template_rejected")
+        self.assertLessEqual(c["counts"]["failed"], 4, "paused after 3 refusals, not all 6: %r" % c["counts"])
+        self.assertGreaterEqual(c["counts"]["queued"], 2, c["counts"])
+        tpl = [b for _, b in self.graph.sent][0]
+        self.assertEqual(tpl["type"], "template")
+        self.assertEqual(tpl["template"]["name"], "promo")
+        self.assertEqual(tpl["template"]["language"]["code"], "pt_BR")
+        params = tpl["template"]["components"][0]["parameters"]
+        self.assertEqual(params[0]["type"], "text")
+        self.assertIn(params[0]["text"], {p["name"] for p in people})
+
+    def test_account_errors_hold_the_sender(self):
+        people = contacts(3)
+        self.graph.errors = {p["phone"]: (400, 131048) for p in people}   # spam rate limit hit
+        self.graph.status_word = "FLAGGED"
+        c = self.campaign([self.sender["id"]], people, start=True, interval=(0, 0))
+        wait_until(lambda: not self.ok(self.api.get("/senders/%d" % self.sender["id"]))["health"]["in_rotation"],
+                   10, "the sender leaves rotation")
+        c = self.wait_status(c["id"], "running", 5)
+        wait_until(lambda: self.get_campaign(c["id"])["state_reason"] == "no_sender", 10, "no_sender")
+        types = [e["type"] for e in self.events(c["id"])]
+        self.assertIn("sender_held", types)
+        self.assertEqual(self.get_campaign(c["id"])["counts"]["failed"], 0, "an account error fails no message")
+
+
+if __name__ == "__main__":
+    unittest.main()
