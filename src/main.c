@@ -23,12 +23,14 @@ struct serve_opts {
     const char *data;
     const char *db;
     const char *cc;
+    int64_t health_period_ms, hold_recheck_ms;
 };
 
 static void serve_usage(FILE *f)
 {
     fprintf(f, "usage: disparo serve [--listen 127.0.0.1:8080] [--data DIR] [--db PATH]\n"
                "                     [--country-code 55] [--log-level info]\n"
+               "                     [--health-period-ms 180000] [--hold-recheck-ms 30000]\n"
                "Runs the campaign engine and the HTTP API. On first start with an empty\n"
                "database it creates a workspace, a sandbox sender and an admin token, printed\n"
                "once and saved to DIR/admin.token (mode 0600).\n");
@@ -83,6 +85,8 @@ static int serve(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},   {"data", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'b'},       {"country-code", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"health-period-ms", required_argument, NULL, 'H'},
+        {"hold-recheck-ms", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0}};
     int ch;
     optind = 1;
@@ -112,6 +116,21 @@ static int serve(int argc, char **argv)
                 return 2;
             }
             log_set_level((enum log_level)lvl);
+            break;
+        }
+        case 'H':
+        case 'R': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v < 100 || v > 86400000LL) {
+                fprintf(stderr, "disparo serve: --%s wants milliseconds from 100 to 86400000\n",
+                        ch == 'H' ? "health-period-ms" : "hold-recheck-ms");
+                return 2;
+            }
+            if (ch == 'H')
+                o.health_period_ms = v;
+            else
+                o.hold_recheck_ms = v;
             break;
         }
         case 'h':
@@ -173,7 +192,9 @@ static int serve(int argc, char **argv)
         log_error("cannot create the event loop", NULL);
         goto out;
     }
-    struct engine_opts eo = {.country_code = o.cc};
+    struct engine_opts eo = {.country_code = o.cc,
+                             .health_period_ms = o.health_period_ms,
+                             .hold_recheck_ms = o.hold_recheck_ms};
     if (engine_new(base, st, &eo, &eng, &e) || engine_start(eng, &e)) {
         log_error("cannot start the engine", "err=\"%s\"", e.msg);
         goto out;

@@ -38,7 +38,7 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define TEXT_CAP (256 * 1024) /* a rendered message */
 #define HEALTH_PERIOD_MS (3 * 60 * 1000)  /* a healthy gateway is asked this often */
-#define HOLD_RECHECK_MS (30 * 1000)       /* a held one, this often */
+#define HOLD_RECHECK_MS (30 * 1000)       /* a held one, this often (both: engine_opts) */
 #define UNAVAILABLE_RETRY_MS 5000         /* a message the gateway could not take */
 #define TEMPLATE_FAILURES_MAX 3           /* template refusals that pause a campaign */
 
@@ -149,6 +149,7 @@ struct engine {
     struct camp *dirty;
     dp_rng rng;
     char cc[8];
+    int64_t health_period_ms, hold_recheck_ms;
     struct engine_stats stats;
 };
 
@@ -912,7 +913,7 @@ static void sender_hold(struct esender *s, const char *reason)
         wq_remove(c);
         camp_tick(c, NULL);
     }
-    health_schedule(s, HOLD_RECHECK_MS);
+    health_schedule(s, s->eng->hold_recheck_ms);
 }
 
 static void on_health(void *ud, const struct sender_health *h)
@@ -924,11 +925,11 @@ static void on_health(void *ud, const struct sender_health *h)
         if (!s->held)
             sender_hold(s, h->state[0] ? h->state : "unhealthy");
         else
-            health_schedule(s, HOLD_RECHECK_MS);
+            health_schedule(s, s->eng->hold_recheck_ms);
         return;
     }
     sender_release(s);
-    health_schedule(s, HEALTH_PERIOD_MS);
+    health_schedule(s, s->eng->health_period_ms);
 }
 
 static void on_health_timer(dp_timer *t, void *ud)
@@ -940,7 +941,7 @@ static void on_health_timer(dp_timer *t, void *ud)
         return;
     }
     if (s->cur->vt->health(s->cur->inst, on_health, s) != DP_OK)
-        health_schedule(s, HOLD_RECHECK_MS);
+        health_schedule(s, s->eng->hold_recheck_ms);
 }
 
 /* Pauses a running campaign by itself, with the reason on the campaign. */
@@ -1553,6 +1554,8 @@ int engine_new(struct event_base *base, store *st, const struct engine_opts *o, 
     eng->base = base;
     eng->st = st;
     snprintf(eng->cc, sizeof eng->cc, "%s", o && o->country_code ? o->country_code : "55");
+    eng->health_period_ms = o && o->health_period_ms > 0 ? o->health_period_ms : HEALTH_PERIOD_MS;
+    eng->hold_recheck_ms = o && o->hold_recheck_ms > 0 ? o->hold_recheck_ms : HOLD_RECHECK_MS;
     rng_seed_random(&eng->rng);
     imap_init(&eng->senders);
     imap_init(&eng->camps);

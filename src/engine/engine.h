@@ -17,6 +17,8 @@ typedef struct engine engine;
 
 struct engine_opts {
     const char *country_code; /* default country code for national numbers, e.g. "55" */
+    int64_t health_period_ms; /* how often a healthy gateway is asked; 0 = 3 min */
+    int64_t hold_recheck_ms;  /* how often a held one is; 0 = 30 s */
 };
 
 /* Borrowed: base and st outlive the engine. */
