@@ -146,11 +146,21 @@ struct engine {
     struct emsg *pend_head, *pend_tail;
     struct emsg *flying; /* handed to a sender, no answer yet */
     struct esender *zombies; /* deleted senders with sends still in flight */
+    struct test_send *tests; /* POST /senders/{id}/test in flight */
     struct camp *dirty;
     dp_rng rng;
     char cc[8];
     int64_t health_period_ms, hold_recheck_ms;
     struct engine_stats stats;
+};
+
+/* A POST /senders/{id}/test send, outside any campaign. */
+struct test_send {
+    engine *eng;
+    struct sinst *si;
+    engine_test_fn done; /* NULL once the caller went away */
+    void *ud;
+    struct test_send *prev, *next;
 };
 
 static void camp_tick(struct camp *c, struct esender *granted);
@@ -1600,6 +1610,12 @@ void engine_free(engine *eng)
         sinst_unref(f->si);
         emsg_free(f);
     }
+    while (eng->tests) {
+        struct test_send *t = eng->tests;
+        eng->tests = t->next;
+        sinst_unref(t->si);
+        free(t);
+    }
     for (size_t i = 0; i < eng->senders.cap; i++)
         if (eng->senders.used[i])
             sender_free((struct esender *)(intptr_t)eng->senders.vals[i]);
@@ -1735,6 +1751,59 @@ json_t *engine_sender_health(engine *eng, int64_t sender_id)
                      s->health_at ? json_string(s->health.state) : json_null(), "detail",
                      s->health_at ? json_string(s->health.detail) : json_null(), "checked_at",
                      s->health_at ? json_string(ts) : json_null());
+}
+
+static void test_unlink(struct test_send *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        t->eng->tests = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+}
+
+static void on_test_done(void *ud, const struct send_result *r)
+{
+    struct test_send *t = ud;
+    test_unlink(t);
+    if (t->done)
+        t->done(t->ud, r);
+    sinst_unref(t->si);
+    free(t);
+}
+
+int engine_sender_test(engine *eng, int64_t ws, int64_t sender_id, const char *phone,
+                       const char *text, engine_test_fn done, void *ud, dp_err *e)
+{
+    struct esender *s = sender_get(eng, sender_id);
+    if (!s || s->ws != ws || !s->cur)
+        return dp_err_set(e, DP_ENOTFOUND, "sender %lld not found", (long long)sender_id);
+    struct test_send *t = calloc(1, sizeof *t);
+    if (!t)
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    char key[48];
+    snprintf(key, sizeof key, "test-%lld-%lld", (long long)sender_id, (long long)timer_wall_us());
+    struct sender_msg sm = {.to = phone, .text = text, .idempotency_key = key, .attempt = 1};
+    *t = (struct test_send){.eng = eng, .si = s->cur, .done = done, .ud = ud, .next = eng->tests};
+    int rc = s->cur->vt->send(s->cur->inst, &sm, on_test_done, t);
+    if (rc) {
+        free(t);
+        return dp_err_set(e, rc == DP_EINVAL ? DP_EINVAL : rc,
+                          "the sender refused the message: %s", dp_strerror(rc));
+    }
+    s->cur->refs++;
+    if (eng->tests)
+        eng->tests->prev = t;
+    eng->tests = t;
+    return DP_OK;
+}
+
+void engine_sender_test_cancel(engine *eng, void *ud)
+{
+    for (struct test_send *t = eng->tests; t; t = t->next)
+        if (t->ud == ud)
+            t->done = NULL;
 }
 
 int engine_sender_exists(engine *eng, int64_t ws, int64_t sender_id)

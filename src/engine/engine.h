@@ -48,6 +48,17 @@ struct dp_buf;
 int engine_webhook(engine *eng, int64_t sender_id, const struct sender_webhook_req *req,
                    int *status, struct dp_buf *reply, dp_err *e);
 
+/* Sends one message through a sender, outside any campaign, to check its
+ * configuration (POST /senders/{id}/test). done(ud, result) follows later,
+ * unless the engine is freed first. DP_ENOTFOUND when the sender is not in
+ * workspace ws; DP_EINVAL when the sender refuses the message outright. */
+struct send_result;
+typedef void (*engine_test_fn)(void *ud, const struct send_result *r);
+int engine_sender_test(engine *eng, int64_t ws, int64_t sender_id, const char *phone,
+                       const char *text, engine_test_fn done, void *ud, dp_err *e);
+/* Forgets the callback of a test whose caller went away. */
+void engine_sender_test_cancel(engine *eng, void *ud);
+
 /* What the engine knows of a sender's health, for the API (new reference):
  * {in_rotation, held_reason, state, detail, checked_at}. */
 json_t *engine_sender_health(engine *eng, int64_t sender_id);

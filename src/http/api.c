@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/phone.h"
 
 #define SENDER_NAME_MAX 200
 #define LIST_NAME_MAX 200
@@ -325,6 +326,70 @@ static void senders_delete(struct api_ctx *c, int64_t id)
     http_reply_empty(c->req, 204);
 out:
     st_sender_clear(&s);
+}
+
+/* POST /senders/{id}/test: the answer waits for the gateway's. If the client
+ * leaves first, the connection's close callback tells the engine to forget
+ * the request, which libevent is about to free. */
+struct sender_test_ctx {
+    struct evhttp_request *req;
+    engine *eng;
+};
+
+static void sender_test_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct sender_test_ctx *t = arg;
+    engine_sender_test_cancel(t->eng, t);
+    free(t);
+}
+
+static void sender_test_done(void *ud, const struct send_result *r)
+{
+    struct sender_test_ctx *t = ud;
+    static const char *const outcome[] = {"sent", "retryable_failure", "failed", "unknown"};
+    json_t *err = r->outcome == SEND_OK
+                      ? json_null()
+                      : json_pack("{s:s, s:s}", "code", r->code, "detail", r->detail);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(t->req), NULL, NULL);
+    http_reply_json(t->req, 200,
+                    json_pack("{s:s, s:s, s:o, s:b}", "outcome", outcome[r->outcome],
+                              "provider_message_id", r->provider_id, "error", err, "no_whatsapp",
+                              r->no_whatsapp));
+    free(t);
+}
+
+static void senders_test(struct api_ctx *c, int64_t id, json_t *body)
+{
+    dp_err e = {0};
+    const char *raw = json_string_value(json_object_get(body, "phone"));
+    const json_t *text = json_object_get(body, "text");
+    char phone[16];
+    if (!raw) {
+        http_reply_code(c->req, DP_EINVAL, "phone is required");
+        return;
+    }
+    if (phone_normalize(raw, engine_country_code(c->eng), phone, &e)) {
+        http_reply_code(c->req, DP_EINVAL, "phone: %s", e.msg);
+        return;
+    }
+    if (text && (!json_is_string(text) || json_string_length(text) == 0)) {
+        http_reply_code(c->req, DP_EINVAL, "text must be a non-empty string");
+        return;
+    }
+    struct sender_test_ctx *t = calloc(1, sizeof *t);
+    if (!t) {
+        http_reply_code(c->req, DP_ENOMEM, "out of memory");
+        return;
+    }
+    t->req = c->req;
+    t->eng = c->eng;
+    const char *msg = text ? json_string_value(text) : "disparo: mensagem de teste";
+    if (engine_sender_test(c->eng, c->ws, id, phone, msg, sender_test_done, t, &e)) {
+        free(t);
+        http_reply_error(c->req, &e, NULL);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), sender_test_closed, t);
 }
 
 /* ---- lists ------------------------------------------------------------ */
@@ -721,6 +786,8 @@ void api_dispatch(struct api_ctx *c)
         senders_patch(c, id, body);
     else if (is(c, DEL, 2, "senders", NULL))
         senders_delete(c, id);
+    else if (is(c, POST, 3, "senders", "test") && id > 0)
+        senders_test(c, id, body);
     else if (is(c, POST, 1, "lists", NULL))
         lists_create(c, body);
     else if (is(c, GET, 1, "lists", NULL))
