@@ -30,6 +30,7 @@
 #include "util/httpc.h"
 #include "util/imap.h"
 #include "util/log.h"
+#include "util/phone.h"
 #include "util/timefmt.h"
 #include "util/tz.h"
 
@@ -170,6 +171,12 @@ static void on_health_timer(dp_timer *t, void *ud);
 static void camp_auto_pause(struct camp *c, const char *reason, const char *code,
                             const char *detail);
 static void camp_maybe_free(struct camp *c);
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src && *src ? strdup(src) : NULL;
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -972,6 +979,31 @@ static void camp_auto_pause(struct camp *c, const char *reason, const char *code
                          "detail", detail ? detail : ""));
 }
 
+/* Checked right before a send, so an opt-out that arrived a second ago
+ * holds: a restricted phone's message becomes `skipped`, naming the list. */
+static int camp_restricted(struct camp *c, struct emsg *em, struct esender *s)
+{
+    engine *eng = c->eng;
+    char alt[16], list[64];
+    dp_err e;
+    int has_alt = phone_br_alt(em->m.phone, alt);
+    if (eng->st->v->restriction_check(eng->st, c->ws, em->m.phone, has_alt ? alt : NULL, s->id,
+                                      wall_ms(), list, sizeof list, &e))
+        fatal_store("restriction_check", &e);
+    if (!list[0])
+        return 0;
+    char detail[128];
+    snprintf(detail, sizeof detail, "the phone is on the %s list", list);
+    em->m.status = MS_SKIPPED;
+    set_str(&em->m.error_code, "restricted");
+    set_str(&em->m.error_detail, detail);
+    if (eng->st->v->message_update(eng->st, &em->m, &e))
+        fatal_store("message_update", &e);
+    count_move(c, MS_QUEUED, MS_SKIPPED);
+    emsg_free(em);
+    return 1;
+}
+
 static void camp_put_back(struct camp *c, struct emsg *em)
 {
     if (ring_push(c, em, 1))
@@ -1061,6 +1093,8 @@ static void camp_tick(struct camp *c, struct esender *granted)
             }
             return;
         }
+        if (camp_restricted(c, em, s))
+            continue; /* skipped, not sent: no slot of the sender is used */
         camp_set_reason(c, NULL, 0, 0);
         camp_claim(c, em, s);
         eng->stats.sent_total++;
@@ -1093,12 +1127,6 @@ static void camp_tick(struct camp *c, struct esender *granted)
 }
 
 /* ---- results ---------------------------------------------------------- */
-
-static void set_str(char **dst, const char *src)
-{
-    free(*dst);
-    *dst = src && *src ? strdup(src) : NULL;
-}
 
 /* Moves a message by a receipt and keeps the counts; DP_ENOTFOUND when no
  * message has this provider id yet. */
@@ -1230,6 +1258,12 @@ static void on_send_done(void *ud, const struct send_result *r)
         }
     }
 
+    if (r->no_whatsapp) {
+        /* later campaigns skip this phone without a send (restriction lists) */
+        if (eng->st->v->restriction_add(eng->st, c->ws, "no_whatsapp", em->m.phone, 0,
+                                        em->m.error_code, "gateway", now, &e))
+            fatal_store("restriction_add", &e);
+    }
     if ((r->action == ACT_STOP_SENDER || r->action == ACT_UNAVAILABLE) && !s->deleted &&
         r->outcome != SEND_OK)
         sender_hold(s, em->m.error_code);

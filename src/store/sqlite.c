@@ -205,6 +205,33 @@ static const char *const migrations[] = {
     "  detail TEXT"
     ") STRICT;"
     "CREATE INDEX early_receipts_key ON early_receipts (sender_id, provider_id);",
+
+    /* 3: restriction lists (who must not be messaged) and their entries. The
+     * four kinds the seed system had are made per workspace on first use;
+     * retention_days 0 = permanent. An entry applies to every sender
+     * (sender_id 0) or to one, until expires_at (0 = never): expired entries
+     * stop applying by the query itself, no cleanup job needed. */
+    "CREATE TABLE restriction_lists ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  name TEXT NOT NULL,"
+    "  retention_days INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (ws, name)"
+    ") STRICT;"
+    "CREATE TABLE restrictions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  list_id INTEGER NOT NULL REFERENCES restriction_lists (id),"
+    "  ws INTEGER NOT NULL,"
+    "  phone TEXT NOT NULL,"
+    "  sender_id INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT,"
+    "  source TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (list_id, phone, sender_id)"
+    ") STRICT;"
+    "CREATE INDEX restrictions_phone ON restrictions (ws, phone);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -386,6 +413,20 @@ enum {
     X(Q_EARLY_TAKE, "SELECT status, at, code, detail FROM early_receipts"                          \
                     " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY status")                   \
     X(Q_EARLY_DROP, "DELETE FROM early_receipts WHERE sender_id = ?1 AND provider_id = ?2")        \
+    X(Q_RLIST_FIND, "SELECT id, retention_days FROM restriction_lists WHERE ws = ?1 AND name = ?2") \
+    X(Q_RLIST_INSERT, "INSERT INTO restriction_lists (ws, name, retention_days, created_at)"       \
+                      " VALUES (?1, ?2, ?3, ?4)")                                                   \
+    /* a repeat refreshes the entry: the newest reason and expiry win */                          \
+    X(Q_RESTRICT_ADD,                                                                              \
+      "INSERT INTO restrictions (list_id, ws, phone, sender_id, reason, source, created_at,"       \
+      " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"                                        \
+      " ON CONFLICT (list_id, phone, sender_id) DO UPDATE SET reason = excluded.reason,"           \
+      " source = excluded.source, created_at = excluded.created_at,"                               \
+      " expires_at = excluded.expires_at")                                                         \
+    X(Q_RESTRICT_CHECK,                                                                            \
+      "SELECT l.name FROM restrictions r JOIN restriction_lists l ON l.id = r.list_id"             \
+      " WHERE r.ws = ?1 AND r.phone IN (?2, ?3) AND (r.sender_id = 0 OR r.sender_id = ?4)"         \
+      " AND (r.expires_at = 0 OR r.expires_at > ?5) ORDER BY r.id LIMIT 1")                        \
     X(Q_EVENT_INSERT,                                                                              \
       "INSERT INTO events (campaign_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)")                \
     X(Q_EVENT_LIST, "SELECT id, campaign_id, at, type, detail FROM events"                         \
@@ -1901,6 +1942,118 @@ out:
     return rc;
 }
 
+/* ---- restrictions ------------------------------------------------------ */
+
+/* The built-in lists and how long their entries last (days, 0 = forever),
+ * as the seed system had them. */
+static const struct {
+    const char *name;
+    int64_t days;
+} builtin_lists[] = {
+    {"do_not_disturb", 0}, {"blocked", 365}, {"not_interested", 7}, {"no_whatsapp", 0}};
+
+static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, int64_t *days,
+                     dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, Q_RLIST_FIND, e);
+    int rc = DP_OK, step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, name)) {
+        rc = db_fail(sq->db, e, "restriction_add");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *id = c_i64(s, 0);
+        *days = c_i64(s, 1);
+        goto out;
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_fail(sq->db, e, "restriction_add");
+        goto out;
+    }
+    q_done(s);
+    s = NULL;
+    size_t i;
+    for (i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
+        if (strcmp(builtin_lists[i].name, name) == 0)
+            break;
+    if (i == sizeof builtin_lists / sizeof builtin_lists[0]) {
+        rc = dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
+        goto out;
+    }
+    s = q_get(sq, Q_RLIST_INSERT, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, builtin_lists[i].days) ||
+        b_i64(s, 4, now_ms())) {
+        rc = db_fail(sq->db, e, "restriction_add");
+        goto out;
+    }
+    if ((rc = step_done(sq, s, e, "restriction_add")) == DP_OK) {
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+        *days = builtin_lists[i].days;
+    }
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_restriction_add(store *st, int64_t ws, const char *list, const char *phone,
+                              int64_t sender_id, const char *reason, const char *source,
+                              int64_t at, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int64_t list_id = 0, days = 0;
+    int rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    if ((rc = rlist_get(sq, ws, list, &list_id, &days, e)) != DP_OK)
+        goto out;
+    s = q_get(sq, Q_RESTRICT_ADD, e);
+    if (!s) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, list_id) || b_i64(s, 2, ws) || b_text(s, 3, phone) ||
+        b_i64(s, 4, sender_id) || b_text(s, 5, reason) || b_text(s, 6, source) ||
+        b_i64(s, 7, at) || b_i64(s, 8, days ? at + days * 86400000LL : 0)) {
+        rc = db_fail(sq->db, e, "restriction_add");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "restriction_add");
+out:
+    q_done(s);
+    return op_end(sq, rc, e);
+}
+
+static int sq_restriction_check(store *st, int64_t ws, const char *phone, const char *alt,
+                                int64_t sender_id, int64_t now, char *list, size_t cap,
+                                dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_RESTRICT_CHECK, e);
+    int rc = DP_OK, step;
+    if (!s)
+        return DP_EINTERNAL;
+    list[0] = '\0';
+    if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_text(s, 3, alt ? alt : phone) ||
+        b_i64(s, 4, sender_id) || b_i64(s, 5, now)) {
+        rc = db_fail(sq->db, e, "restriction_check");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        snprintf(list, cap, "%s", c_text(s, 0));
+    else if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "restriction_check");
+out:
+    q_done(s);
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *type,
@@ -1974,6 +2127,8 @@ static const struct store_vtab sqlite_vtab = {
     .rollback = sq_rollback,
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
+    .restriction_add = sq_restriction_add,
+    .restriction_check = sq_restriction_check,
     .message_reply = sq_message_reply,
     .receipt_park = sq_receipt_park,
     .receipt_take = sq_receipt_take,

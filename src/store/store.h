@@ -212,6 +212,18 @@ struct store_vtab {
     int (*receipt_take)(store *st, int64_t sender_id, const char *provider_id, st_receipt_cb cb,
                         void *ud, dp_err *e);
 
+    /* Puts phone on a restriction list of workspace ws (the built-in
+     * do_not_disturb, blocked, not_interested and no_whatsapp are made on
+     * first use), for every sender (sender_id 0) or one; the entry expires
+     * after the list's retention, counted from at. A repeat refreshes it. */
+    int (*restriction_add)(store *st, int64_t ws, const char *list, const char *phone,
+                           int64_t sender_id, const char *reason, const char *source, int64_t at,
+                           dp_err *e);
+    /* Whether phone (or alt, its other form, may be NULL) is restricted for
+     * sender_id at time now: the list's name goes to list ("" when free). */
+    int (*restriction_check)(store *st, int64_t ws, const char *phone, const char *alt,
+                             int64_t sender_id, int64_t now, char *list, size_t cap, dp_err *e);
+
     int (*event_add)(store *st, int64_t campaign_id, int64_t at, const char *type,
                      const json_t *detail, dp_err *e);
     /* Newest first. */

@@ -160,3 +160,24 @@ int phone_normalize(const char *in, const char *default_cc, char out[16], dp_err
 out:
     return rc;
 }
+
+int phone_br_alt(const char *e164, char alt[16])
+{
+    size_t n = strlen(e164);
+    if (strncmp(e164, "55", 2) != 0 || strspn(e164, "0123456789") != n)
+        return 0;
+    /* 13 digits: 55 + DDD + 9 + 8 digits, a mobile with its ninth digit */
+    if (n == 13 && e164[4] == '9' && e164[5] >= '6') {
+        memcpy(alt, e164, 4);
+        memcpy(alt + 4, e164 + 5, 9);
+        return 1;
+    }
+    /* 12 digits with a mobile-looking subscriber number (starts 6-9): the old form */
+    if (n == 12 && e164[4] >= '6') {
+        memcpy(alt, e164, 4);
+        alt[4] = '9';
+        memcpy(alt + 5, e164 + 4, 9);
+        return 1;
+    }
+    return 0;
+}

@@ -30,4 +30,10 @@
 int phone_normalize(const char *in, const char *default_cc, char out[16], dp_err *e)
     __attribute__((warn_unused_result));
 
+/* The other form of a Brazilian mobile number, with or without the ninth
+ * digit (55 DD 9XXXXXXXX ⇄ 55 DD XXXXXXXX): WhatsApp still knows some
+ * contacts by the old 8-digit form, so a restriction on either must hold for
+ * both. Returns 1 and fills alt when there is one, else 0. */
+int phone_br_alt(const char *e164, char alt[16]);
+
 #endif

@@ -208,6 +208,20 @@ static void test_idempotent(void **state)
     }
 }
 
+static void test_br_alt(void **state)
+{
+    char alt[16];
+    assert_int_equal(phone_br_alt("5511999990001", alt), 1);
+    assert_string_equal(alt, "551199990001");
+    assert_int_equal(phone_br_alt("551199990001", alt), 1);
+    assert_string_equal(alt, "5511999990001");
+    /* landlines (subscriber starts 2-5) and other countries have no other form */
+    assert_int_equal(phone_br_alt("551133334444", alt), 0);
+    assert_int_equal(phone_br_alt("14155550123", alt), 0);
+    assert_int_equal(phone_br_alt("5511", alt), 0);
+    assert_int_equal(phone_br_alt("55119999x0001", alt), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_bad_default_cc),
         cmocka_unit_test(test_null_err_ok),
         cmocka_unit_test(test_idempotent),
+        cmocka_unit_test(test_br_alt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
