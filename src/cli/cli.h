@@ -6,9 +6,7 @@
 
 #include <stdio.h>
 
-#ifndef DISPARO_VERSION
-#define DISPARO_VERSION "0.1.0"
-#endif
+#include "util/version.h"
 
 /* Runs one client command. argv[0] is the command name ("campaign", "sender",
  * ...), so main() calls cli_main(argc - 1, argv + 1). Global options (--url,

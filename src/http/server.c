@@ -23,9 +23,9 @@
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/version.h"
 
 #define BODY_MAX (512u * 1024 * 1024) /* CSV imports; JSON bodies have their own cap */
-#define VERSION "0.1.0"
 #define BIG_BODY (1u << 20)
 #define BIG_WORK_US 50000
 #define WEBHOOK_BODY_MAX (1u << 20)
@@ -213,7 +213,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (strcmp(path, "/healthz") == 0) {
-        http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "version", VERSION));
+        http_reply_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "version", DISPARO_VERSION));
         return;
     }
     if (strncmp(path, "/webhooks/", 10) == 0) {

@@ -8,6 +8,7 @@
  * Callbacks into the user run only from check_done(), never from inside a
  * curl callback, so a done callback may start or cancel other requests. */
 #include "util/httpc.h"
+#include "util/version.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -495,7 +496,8 @@ int httpc_do(httpc *h, const struct httpc_req *r, httpc_done_fn done, void *ud, 
      * bodies are caught by on_write. */
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)hd->max_response);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    SETOPT(CURLOPT_USERAGENT, "disparo");
+    /* name/version: Meta's spec rejects a User-Agent without a version */
+    SETOPT(CURLOPT_USERAGENT, "disparo/" DISPARO_VERSION);
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     if (r->proxy) {
         SETOPT(CURLOPT_PROXY, r->proxy);
