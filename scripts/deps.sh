@@ -3,8 +3,12 @@
 # those that are missing, so `make run` and `make test` work on a fresh
 # Debian 12 machine and cost nothing on a prepared one.
 set -eu
-pkgs="gcc make pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev
-      libjansson-dev libssl-dev libcsv-dev libcmocka-dev tzdata python3 curl"
+pkgs="gcc g++ make pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev
+      libjansson-dev libssl-dev libcsv-dev libphonenumber-dev libzip-dev libexpat1-dev libxlsxwriter-dev libcmocka-dev tzdata python3 curl"
+# Node.js and npm run Stoplight Prism in `make test` (scripts/prism.sh installs
+# Prism itself with npm). Asked of the commands, not of dpkg: NodeSource's
+# nodejs package carries npm and conflicts with Debian's npm package.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

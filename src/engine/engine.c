@@ -375,6 +375,13 @@ static int64_t pair_free_at(struct esender *s, const char *phone, int64_t now)
     return last + s->pair_gap_ms;
 }
 
+static int pair_touch(struct esender *s, int64_t phone, int64_t at);
+
+static int load_pair_cb(void *ud, const char *phone, int64_t at)
+{
+    return pair_touch(ud, phone_key(phone), at);
+}
+
 static int pair_touch(struct esender *s, int64_t phone, int64_t at)
 {
     if (s->p_len == s->p_cap) {
@@ -565,6 +572,12 @@ static int sender_load(engine *eng, const struct st_sender *row, dp_err *e)
         if (s->daily_limit > 0) {
             rc = eng->st->v->sender_recipients(eng->st, s->id, wall_ms() - DAY_MS, load_recent_cb,
                                                s, e);
+            if (rc)
+                return rc;
+        }
+        if (s->pair_gap_ms > 0) {
+            rc = eng->st->v->sender_recipients(eng->st, s->id, wall_ms() - s->pair_gap_ms,
+                                               load_pair_cb, s, e);
             if (rc)
                 return rc;
         }
@@ -866,12 +879,12 @@ static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
     }
     if (s->pair_gap_ms > 0 && pair_touch(s, phone_key(em->m.phone), now))
         fatal_store("pair_touch", NULL);
-    if (s->daily_limit > 0) {
-        if (recent_touch(s, phone_key(em->m.phone), now))
-            fatal_store("recent_touch", NULL);
-        if (eng->st->v->sender_recipient_touch(eng->st, s->id, em->m.phone, now, &e))
-            fatal_store("sender_recipient_touch", &e);
-    }
+    if (s->daily_limit > 0 && recent_touch(s, phone_key(em->m.phone), now))
+        fatal_store("recent_touch", NULL);
+    /* on disk too, so both limits hold across a restart */
+    if ((s->daily_limit > 0 || s->pair_gap_ms > 0) &&
+        eng->st->v->sender_recipient_touch(eng->st, s->id, em->m.phone, now, &e))
+        fatal_store("sender_recipient_touch", &e);
     em->next = NULL;
     if (eng->pend_tail)
         eng->pend_tail->next = em;

@@ -9,20 +9,19 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "senders/common.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
 #include "util/log.h"
 
-#define URL_MAX 2048
 #define PHONE_ID_MAX 32
 #define VERSION_MAX 16
 #define TOKEN_MAX 4096
@@ -35,7 +34,6 @@
 #define REPLY_MAX ((size_t)64 * 1024)
 /* A webhook batch is at most a few hundred KiB; more is not Meta. */
 #define HOOK_BODY_MAX ((size_t)1 << 20)
-#define DETAIL_MAX 200
 
 #define TIMEOUT_DEFAULT 15000
 #define TIMEOUT_MAX 600000
@@ -55,6 +53,7 @@ enum creq_kind { CR_SEND, CR_HEALTH };
 /* One request in flight (a send or a health check). Owned by the sender's
  * list until httpc reports back or the sender is destroyed. */
 struct creq {
+    struct sc_node node; /* on s->head */
     sender *s;
     httpc_handle *hd;
     enum creq_kind kind;
@@ -62,7 +61,6 @@ struct creq {
     sender_done_fn done;
     sender_health_fn hdone;
     void *ud;
-    struct creq *prev, *next;
 };
 
 struct sender {
@@ -77,7 +75,7 @@ struct sender {
     char phone_id[PHONE_ID_MAX + 1];
     long timeout_ms;
     int max_in_flight;
-    struct creq *head;
+    struct sc_node *head; /* the creqs in flight */
 };
 
 static const char *const known_keys[] = {
@@ -86,41 +84,6 @@ static const char *const known_keys[] = {
 };
 
 /* ---- validation ---- */
-
-static int is_known(const char *k)
-{
-    for (size_t i = 0; known_keys[i]; i++)
-        if (strcmp(known_keys[i], k) == 0)
-            return 1;
-    return 0;
-}
-
-static int all_digits(const char *s, size_t max)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (s[n] < '0' || s[n] > '9')
-            return 0;
-    return n >= 1 && n <= max;
-}
-
-/* Printable ASCII, spaces only when allowed: a token that follows "Bearer "
- * in a header cannot hold one, a verify token typed in Meta's dashboard can. */
-static int printable_ok(const char *s, size_t max, int space_ok)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c < 32 || c >= 127 || (c == ' ' && !space_ok))
-            return 0;
-    }
-    return n >= 1 && n <= max;
-}
-
-static int token_ok(const char *s, size_t max)
-{
-    return printable_ok(s, max, 0);
-}
 
 /* "v" digits "." digits, as the path parameter's pattern ^v[0-9]+\.[0-9]+$. */
 static int version_ok(const char *s)
@@ -137,65 +100,12 @@ static int version_ok(const char *s)
     return s[i] == '\0' && d1 >= 1 && d2 >= 1;
 }
 
-/* scheme://host... with no whitespace or control bytes; the caller lists the
- * schemes. For base_url no query or fragment either: a path is appended. */
-static int url_with_scheme(const char *u, const char *const *schemes, int for_base)
-{
-    size_t skip = 0;
-    for (size_t i = 0; schemes[i]; i++) {
-        size_t l = strlen(schemes[i]);
-        if (strncasecmp(u, schemes[i], l) == 0) {
-            skip = l;
-            break;
-        }
-    }
-    if (skip == 0 || strlen(u) > URL_MAX || u[skip] == '\0' || u[skip] == '/')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
-        if (*p <= 32 || *p >= 127)
-            return 0;
-        if (for_base && (*p == '?' || *p == '#'))
-            return 0;
-    }
-    return 1;
-}
-
-static const char *const base_schemes[] = {"http://", "https://", NULL};
-/* socks5h:// too: the same proxy, resolving the gateway's name itself. */
-static const char *const proxy_schemes[] = {"http://", "https://", "socks5://", "socks5h://", NULL};
-
-static int int_field(json_t *config, const char *key, json_int_t lo, json_int_t hi, json_int_t def,
-                     dp_err *e)
-{
-    json_t *v = json_object_get(config, key);
-    if (!v) {
-        if (json_object_set_new(config, key, json_integer(def)) != 0)
-            return dp_err_set(e, DP_ENOMEM, "out of memory");
-        return DP_OK;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return dp_err_set(e, DP_EINVAL,
-                          "config.%s must be an integer between %" JSON_INTEGER_FORMAT
-                          " and %" JSON_INTEGER_FORMAT,
-                          key, lo, hi);
-    return DP_OK;
-}
-
-static int str_default(json_t *config, const char *key, const char *def, dp_err *e)
-{
-    if (json_object_get(config, key))
-        return DP_OK;
-    if (json_object_set_new(config, key, json_string(def)) != 0)
-        return dp_err_set(e, DP_ENOMEM, "out of memory");
-    return DP_OK;
-}
-
 /* An optional secret: a non-empty string of printable ASCII. */
 static int secret_field(json_t *config, const char *key, int space_ok, dp_err *e)
 {
     json_t *v = json_object_get(config, key);
-    if (v && (!json_is_string(v) || !printable_ok(json_string_value(v), SECRET_MAX, space_ok) ||
-              strlen(json_string_value(v)) != json_string_length(v)))
+    if (v && (!json_is_string(v) ||
+              !sc_printable_ok(json_string_value(v), json_string_length(v), SECRET_MAX, space_ok)))
         return dp_err_set(e, DP_EINVAL, "config.%s must be a string of 1 to %d printable%s", key,
                           SECRET_MAX, space_ok ? " ASCII characters" : " characters, no spaces");
     return DP_OK;
@@ -203,17 +113,12 @@ static int secret_field(json_t *config, const char *key, int space_ok, dp_err *e
 
 static int ca_validate(json_t *config, dp_err *e)
 {
-    const char *key;
     json_t *v;
     int rc;
 
-    if (!json_is_object(config))
-        return dp_err_set(e, DP_EINVAL, "config must be an object");
-    json_object_foreach(config, key, v)
-    {
-        if (!is_known(key))
-            return dp_err_set(e, DP_EINVAL, "config.%s is not a cloudapi setting", key);
-    }
+    rc = sc_check_keys(config, known_keys, "a cloudapi", e);
+    if (rc)
+        return rc;
 
     v = json_object_get(config, "phone_number_id");
     if (!v)
@@ -226,15 +131,15 @@ static int ca_validate(json_t *config, dp_err *e)
             return dp_err_set(e, DP_ENOMEM, "out of memory");
         v = json_object_get(config, "phone_number_id");
     }
-    if (!json_is_string(v) || !all_digits(json_string_value(v), PHONE_ID_MAX))
+    if (!json_is_string(v) || !sc_digits_ok(json_string_value(v), PHONE_ID_MAX))
         return dp_err_set(e, DP_EINVAL, "config.phone_number_id must be a string of 1 to %d digits",
                           PHONE_ID_MAX);
 
     v = json_object_get(config, "access_token");
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.access_token is required");
-    if (!json_is_string(v) || !token_ok(json_string_value(v), TOKEN_MAX) ||
-        strlen(json_string_value(v)) != json_string_length(v))
+    if (!json_is_string(v) ||
+        !sc_printable_ok(json_string_value(v), json_string_length(v), TOKEN_MAX, 0))
         return dp_err_set(e, DP_EINVAL,
                           "config.access_token must be a string of 1 to %d printable characters "
                           "without spaces",
@@ -251,58 +156,28 @@ static int ca_validate(json_t *config, dp_err *e)
     if (v && (!json_is_string(v) || !version_ok(json_string_value(v))))
         return dp_err_set(e, DP_EINVAL, "config.api_version must look like \"v23.0\"");
 
-    v = json_object_get(config, "base_url");
-    if (v && (!json_is_string(v) || !url_with_scheme(json_string_value(v), base_schemes, 1)))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.base_url must be an http:// or https:// URL without query");
+    rc = sc_url_field(config, "base_url", 0, sc_web_schemes, SC_URL_NO_QUERY,
+                      "config.base_url must be an http:// or https:// URL without query", e);
+    if (rc)
+        return rc;
+    rc = sc_url_field(config, "proxy", 0, sc_proxy_schemes, 0,
+                      "config.proxy must be an http://, https:// or socks5:// URL", e);
+    if (rc)
+        return rc;
 
-    v = json_object_get(config, "proxy");
-    if (v && (!json_is_string(v) || !url_with_scheme(json_string_value(v), proxy_schemes, 0)))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.proxy must be an http://, https:// or socks5:// URL");
-
-    rc = str_default(config, "api_version", API_VERSION_DEFAULT, e);
+    rc = sc_set_default(config, "api_version", json_string(API_VERSION_DEFAULT), e);
     if (rc)
         return rc;
-    rc = str_default(config, "base_url", BASE_URL_DEFAULT, e);
+    rc = sc_set_default(config, "base_url", json_string(BASE_URL_DEFAULT), e);
     if (rc)
         return rc;
-    rc = int_field(config, "timeout_ms", 1, TIMEOUT_MAX, TIMEOUT_DEFAULT, e);
+    rc = sc_int_field(config, "timeout_ms", 1, TIMEOUT_MAX, TIMEOUT_DEFAULT, e);
     if (rc)
         return rc;
-    return int_field(config, "max_in_flight", 1, IN_FLIGHT_MAX, IN_FLIGHT_DEFAULT, e);
+    return sc_int_field(config, "max_in_flight", 1, IN_FLIGHT_MAX, IN_FLIGHT_DEFAULT, e);
 }
 
 /* ---- lifecycle ---- */
-
-static void unlink_creq(sender *s, struct creq *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-}
-
-static void link_creq(sender *s, struct creq *c)
-{
-    c->prev = NULL;
-    c->next = s->head;
-    if (s->head)
-        s->head->prev = c;
-    s->head = c;
-}
-
-/* Wipes a secret before freeing it, so it does not linger in freed memory. */
-static void free_secret(char *p)
-{
-    if (!p)
-        return;
-    OPENSSL_cleanse(p, strlen(p));
-    free(p);
-}
 
 /* Cancels every request in flight (their callbacks never run) and frees s. */
 static void ca_destroy(sender *s)
@@ -310,54 +185,18 @@ static void ca_destroy(sender *s)
     if (!s)
         return;
     while (s->head) {
-        struct creq *c = s->head;
-        unlink_creq(s, c);
+        struct creq *c = SC_OWNER(s->head, struct creq, node);
+        sc_list_unlink(&s->head, &c->node);
         httpc_cancel(s->env.http, c->hd);
         free(c);
     }
     free(s->send_url);
     free(s->health_url);
-    free_secret(s->auth_hdr);
+    sc_free_secret(s->auth_hdr);
     free(s->proxy);
-    free_secret(s->app_secret);
-    free_secret(s->verify_token);
+    sc_free_secret(s->app_secret);
+    sc_free_secret(s->verify_token);
     free(s);
-}
-
-static const char *cfg_str(const json_t *config, const char *key, const char *def)
-{
-    const json_t *v = json_object_get(config, key);
-    return json_is_string(v) ? json_string_value(v) : def;
-}
-
-static char *dup_opt(const json_t *config, const char *key, int *oom)
-{
-    const char *v = cfg_str(config, key, NULL);
-    if (!v)
-        return NULL;
-    char *p = strdup(v);
-    if (!p)
-        *oom = 1;
-    return p;
-}
-
-/* A new string (the caller frees it), or NULL on no memory. */
-static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *printf_alloc(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *p = malloc((size_t)n + 1);
-    if (!p)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
 }
 
 /* config is borrowed and assumed validated; *out belongs to the caller. */
@@ -366,11 +205,10 @@ static int ca_create(const struct sender_env *env, int64_t id, const json_t *con
 {
     int rc = DP_ENOMEM;
     sender *s = NULL;
-    char base[URL_MAX + 1];
 
-    const char *pid = cfg_str(config, "phone_number_id", NULL);
-    const char *tok = cfg_str(config, "access_token", NULL);
-    if (!env || !env->http || !out || !pid || !all_digits(pid, PHONE_ID_MAX) || !tok) {
+    const char *pid = sc_jstr(config, "phone_number_id");
+    const char *tok = sc_jstr(config, "access_token");
+    if (!env || !env->http || !out || !pid || !sc_digits_ok(pid, PHONE_ID_MAX) || !tok) {
         rc = dp_err_set(e, DP_EINVAL,
                         "cloudapi sender needs an HTTP client, config.phone_number_id and "
                         "config.access_token");
@@ -383,28 +221,29 @@ static int ca_create(const struct sender_env *env, int64_t id, const json_t *con
     s->id = id;
     snprintf(s->phone_id, sizeof s->phone_id, "%s", pid);
 
+    const char *base = sc_jstr(config, "base_url");
+    const char *ver = sc_jstr(config, "api_version");
+    if (!base)
+        base = BASE_URL_DEFAULT;
+    if (!ver)
+        ver = API_VERSION_DEFAULT;
     /* "https://host/" + "/v23.0" would make "//v23.0": drop trailing slashes. */
-    snprintf(base, sizeof base, "%s", cfg_str(config, "base_url", BASE_URL_DEFAULT));
-    size_t bl = strlen(base);
-    while (bl > 0 && base[bl - 1] == '/')
-        base[--bl] = '\0';
-    const char *ver = cfg_str(config, "api_version", API_VERSION_DEFAULT);
-    s->send_url = printf_alloc("%s/%s/%s/messages", base, ver, pid);
-    s->health_url = printf_alloc(
-        "%s/%s/%s?fields=quality_rating,status,name_status,messaging_limit_tier", base, ver, pid);
-    s->auth_hdr = printf_alloc("Authorization: Bearer %s", tok);
+    int bl = (int)sc_trim_len(base);
+    s->send_url = sc_strdupf("%.*s/%s/%s/messages", bl, base, ver, pid);
+    s->health_url =
+        sc_strdupf("%.*s/%s/%s?fields=quality_rating,status,name_status,messaging_limit_tier", bl,
+                   base, ver, pid);
+    s->auth_hdr = sc_strdupf("Authorization: Bearer %s", tok);
     if (!s->send_url || !s->health_url || !s->auth_hdr)
         goto out;
     int oom = 0;
-    s->proxy = dup_opt(config, "proxy", &oom);
-    s->app_secret = dup_opt(config, "app_secret", &oom);
-    s->verify_token = dup_opt(config, "verify_token", &oom);
+    s->proxy = sc_dup_field(config, "proxy", &oom);
+    s->app_secret = sc_dup_field(config, "app_secret", &oom);
+    s->verify_token = sc_dup_field(config, "verify_token", &oom);
     if (oom)
         goto out;
-    const json_t *v = json_object_get(config, "timeout_ms");
-    s->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : TIMEOUT_DEFAULT;
-    v = json_object_get(config, "max_in_flight");
-    s->max_in_flight = json_is_integer(v) ? (int)json_integer_value(v) : IN_FLIGHT_DEFAULT;
+    s->timeout_ms = (long)sc_jint(config, "timeout_ms", TIMEOUT_DEFAULT);
+    s->max_in_flight = (int)sc_jint(config, "max_in_flight", IN_FLIGHT_DEFAULT);
 
     *out = s;
     s = NULL;
@@ -423,56 +262,6 @@ static int ca_max_in_flight(const sender *s)
 
 /* ---- text helpers ---- */
 
-/* The length of the UTF-8 sequence lead byte c starts; 0 if c cannot lead. */
-static size_t utf8_len(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xe0) == 0xc0)
-        return 2;
-    if ((c & 0xf0) == 0xe0)
-        return 3;
-    if ((c & 0xf8) == 0xf0)
-        return 4;
-    return 0;
-}
-
-/* Copies at most max bytes of src into dst (size > max) keeping only whole,
- * valid UTF-8 sequences: details end up in JSON, which must not carry broken
- * UTF-8. Control characters become spaces, invalid bytes '?'. */
-static void copy_utf8(char *dst, size_t max, const char *src, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    size_t i = 0, o = 0;
-    while (i < len && o < max) {
-        unsigned char c = s[i];
-        size_t n = utf8_len(c);
-        int valid = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
-        for (size_t k = 1; valid && k < n; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                valid = 0;
-        /* overlongs and surrogates */
-        if (valid && n == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0)))
-            valid = 0;
-        if (valid && n == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90)))
-            valid = 0;
-        if (!valid) {
-            dst[o++] = '?';
-            i++;
-            continue;
-        }
-        if (o + n > max)
-            break;
-        if (n == 1 && (c < 32 || c == 127))
-            dst[o++] = ' ';
-        else
-            for (size_t k = 0; k < n; k++)
-                dst[o++] = (char)s[i + k];
-        i += n;
-    }
-    dst[o] = '\0';
-}
-
 /* Characters, as WhatsApp counts a button title: UTF-8 lead bytes. */
 static size_t utf8_chars(const char *s)
 {
@@ -483,18 +272,11 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static const char *jstr(const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(obj, key); /* NULL-safe */
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* ---- the request body ---- */
 
 static int media_kind_ok(const char *k, int allow_audio)
 {
-    return strcmp(k, "image") == 0 || strcmp(k, "video") == 0 || strcmp(k, "document") == 0 ||
-           (allow_audio && strcmp(k, "audio") == 0);
+    return sc_media_kind(k) && (allow_audio || strcmp(k, "audio") != 0);
 }
 
 static int link_ok(const char *u)
@@ -731,63 +513,42 @@ static const json_t *graph_error(const char *body, size_t len, json_t **root)
 
 static void graph_detail(char *dst, size_t size, const json_t *err)
 {
-    const char *msg = jstr(err, "message");
+    const char *msg = sc_jstr(err, "message");
     if (!msg || !*msg)
-        msg = jstr(err, "error_user_msg");
+        msg = sc_jstr(err, "error_user_msg");
     if (!msg || !*msg)
-        msg = jstr(json_object_get(err, "error_data"), "details");
+        msg = sc_jstr(json_object_get(err, "error_data"), "details");
     if (!msg)
         msg = "";
-    size_t max = size - 1 < DETAIL_MAX ? size - 1 : DETAIL_MAX;
-    copy_utf8(dst, max, msg, strlen(msg));
+    sc_copy_detail(dst, size, msg, strlen(msg));
 }
 
 /* Errors that prove the request never reached Meta are safe to retry; a
  * timeout or a connection dropped after the request went out may have sent
  * the message, and the Cloud API has no idempotency key. */
-static enum send_outcome transport_outcome(int cc, char *code, size_t size)
-{
-    switch (cc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        snprintf(code, size, "timeout");
-        return SEND_AMBIGUOUS;
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        snprintf(code, size, "connection_dropped");
-        return SEND_AMBIGUOUS;
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-        snprintf(code, size, "connect_error");
-        return SEND_TRANSIENT;
-    default:
-        snprintf(code, size, "network_error");
-        return SEND_TRANSIENT;
-    }
-}
+static const int dropped[] = {CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, 0};
+static const struct sc_net_policy net_policy = {
+    .lost = dropped,
+    .lost_code = "connection_dropped",
+    .after_send = SEND_AMBIGUOUS,
+    .other = SEND_TRANSIENT,
+};
 
 static void classify(const struct httpc_resp *resp, int attempt, struct send_result *r)
 {
     json_t *root = NULL;
     memset(r, 0, sizeof *r);
-    /* An over-long reply still carries its status: judge by it. */
-    int have_status = resp->status > 0 &&
-                      (resp->curl_code == CURLE_OK || resp->curl_code == CURLE_FILESIZE_EXCEEDED);
-    if (!have_status) {
-        r->outcome = transport_outcome(resp->curl_code, r->code, sizeof r->code);
-        r->sender_fault = 1;
-        copy_utf8(r->detail, sizeof r->detail - 1, resp->error, strlen(resp->error));
+    if (!sc_have_status(resp)) {
+        sc_net_failure(resp, &net_policy, r);
         goto out;
     }
     long st = resp->status;
     if (st >= 200 && st < 300) {
         r->outcome = SEND_OK;
         root = json_loadb(resp->body, resp->body_len, 0, NULL);
-        const char *wamid = jstr(json_array_get(json_object_get(root, "messages"), 0), "id");
+        const char *wamid = sc_jstr(json_array_get(json_object_get(root, "messages"), 0), "id");
         if (wamid)
-            copy_utf8(r->provider_id, sizeof r->provider_id - 1, wamid, strlen(wamid));
+            sc_copy_utf8(r->provider_id, sizeof r->provider_id - 1, wamid, strlen(wamid));
         goto out;
     }
 
@@ -803,7 +564,7 @@ static void classify(const struct httpc_resp *resp, int attempt, struct send_res
             cls = EC_RETRY;
     } else {
         snprintf(r->code, sizeof r->code, "http_%ld", st);
-        copy_utf8(r->detail, DETAIL_MAX, resp->body, resp->body_len);
+        sc_copy_detail(r->detail, sizeof r->detail, resp->body, resp->body_len);
     }
     if (cls == EC_OTHER) {
         if (st == 429 || (st >= 500 && st < 600))
@@ -854,11 +615,8 @@ static void health_of(const struct httpc_resp *resp, struct sender_health *h)
 {
     json_t *root = NULL;
     memset(h, 0, sizeof *h);
-    int have_status = resp->status > 0 &&
-                      (resp->curl_code == CURLE_OK || resp->curl_code == CURLE_FILESIZE_EXCEEDED);
-    if (!have_status) {
-        snprintf(h->state, sizeof h->state, "unreachable");
-        copy_utf8(h->detail, sizeof h->detail - 1, resp->error, strlen(resp->error));
+    if (!sc_have_status(resp)) {
+        sc_health_unreachable(resp, h);
         goto out;
     }
     if (resp->status < 200 || resp->status >= 300) {
@@ -870,7 +628,7 @@ static void health_of(const struct httpc_resp *resp, struct sender_health *h)
             graph_detail(h->detail, sizeof h->detail, err);
         } else {
             snprintf(h->state, sizeof h->state, "http_%ld", resp->status);
-            copy_utf8(h->detail, DETAIL_MAX, resp->body, resp->body_len);
+            sc_copy_detail(h->detail, sizeof h->detail, resp->body, resp->body_len);
         }
         goto out;
     }
@@ -880,10 +638,10 @@ static void health_of(const struct httpc_resp *resp, struct sender_health *h)
         snprintf(h->detail, sizeof h->detail, "the phone number reply is not a JSON object");
         goto out;
     }
-    const char *status = jstr(root, "status");
-    const char *quality = jstr(root, "quality_rating");
-    const char *tier = jstr(root, "messaging_limit_tier");
-    const char *name = jstr(root, "name_status");
+    const char *status = sc_jstr(root, "status");
+    const char *quality = sc_jstr(root, "quality_rating");
+    const char *tier = sc_jstr(root, "messaging_limit_tier");
+    const char *name = sc_jstr(root, "name_status");
     int status_bad = 0;
     for (size_t i = 0; status && bad_status[i]; i++)
         if (strcmp(status, bad_status[i]) == 0)
@@ -893,11 +651,11 @@ static void health_of(const struct httpc_resp *resp, struct sender_health *h)
     const char *word = status_bad || !red ? status : quality;
     if (!word)
         word = quality ? quality : "unknown";
-    copy_utf8(h->state, sizeof h->state - 1, word, strlen(word));
+    sc_copy_utf8(h->state, sizeof h->state - 1, word, strlen(word));
     char line[256];
     snprintf(line, sizeof line, "status %.32s, quality %.16s, tier %.24s, name %.32s",
              status ? status : "-", quality ? quality : "-", tier ? tier : "-", name ? name : "-");
-    copy_utf8(h->detail, sizeof h->detail - 1, line, strlen(line));
+    sc_copy_utf8(h->detail, sizeof h->detail - 1, line, strlen(line));
 out:
     json_decref(root);
 }
@@ -913,7 +671,7 @@ static void on_http_done(void *ud, const struct httpc_resp *resp)
     void *dud = c->ud;
     int attempt = c->attempt;
     /* Off the list and freed before the callback: it may destroy the sender. */
-    unlink_creq(c->s, c);
+    sc_list_unlink(&c->s->head, &c->node);
     free(c);
     if (kind == CR_SEND) {
         struct send_result r;
@@ -949,7 +707,7 @@ static int start(sender *s, struct creq *c, const char *method, const char *url,
     c->s = s;
     int rc = httpc_do(s->env.http, &req, on_http_done, c, &c->hd);
     if (rc == DP_OK)
-        link_creq(s, c);
+        sc_list_push(&s->head, &c->node);
     return rc;
 }
 
@@ -961,7 +719,7 @@ static int ca_send(sender *s, const struct sender_msg *m, sender_done_fn done, v
     char *body = NULL;
     struct creq *c = NULL;
 
-    if (!s || !m || !m->to || !done || !all_digits(m->to, TO_MAX))
+    if (!s || !m || !m->to || !done || !sc_digits_ok(m->to, TO_MAX))
         goto out;
     if (m->nbuttons > 0 && !m->tmpl && (m->nbuttons > BUTTONS_MAX || !m->buttons))
         goto out;
@@ -1060,13 +818,6 @@ static int query_get(const char *q, const char *key, char *dst, size_t size)
     return 0;
 }
 
-/* Constant time for equal lengths; the length of a secret is not worth hiding. */
-static int secret_equal(const char *a, const char *b)
-{
-    size_t n = strlen(a);
-    return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
-}
-
 /* What Meta sends is a number; anything that could turn the echo into markup
  * or a header is refused instead of reflected. */
 static int challenge_ok(const char *c)
@@ -1099,7 +850,7 @@ static int verify_subscription(sender *s, const struct sender_webhook_req *req, 
              query_get(req->query, "hub.mode", mode, sizeof mode) &&
              strcmp(mode, "subscribe") == 0 &&
              query_get(req->query, "hub.verify_token", token, sizeof token) &&
-             secret_equal(token, s->verify_token) &&
+             sc_secret_equal(token, strlen(token), s->verify_token) &&
              query_get(req->query, "hub.challenge", challenge, sizeof challenge) &&
              challenge_ok(challenge);
     OPENSSL_cleanse(token, sizeof token);
@@ -1153,8 +904,8 @@ static int status_word(const char *w, enum receipt_status *st)
 static void report_status(const struct sender_hooks *hk, int64_t sid, const json_t *item)
 {
     enum receipt_status st;
-    const char *id = jstr(item, "id");
-    if (!id || !*id || !status_word(jstr(item, "status"), &st))
+    const char *id = sc_jstr(item, "id");
+    if (!id || !*id || !status_word(sc_jstr(item, "status"), &st))
         return;
     if (st != RECEIPT_FAILED) {
         hk->receipt(hk->ud, sid, id, st, NULL, NULL);
@@ -1167,12 +918,12 @@ static void report_status(const struct sender_hooks *hk, int64_t sid, const json
         snprintf(code, sizeof code, "cloudapi_%" JSON_INTEGER_FORMAT, json_integer_value(c));
     else
         snprintf(code, sizeof code, "cloudapi_failed");
-    const char *d = jstr(e0, "title");
+    const char *d = sc_jstr(e0, "title");
     if (!d || !*d)
-        d = jstr(e0, "message");
+        d = sc_jstr(e0, "message");
     if (!d)
         d = "";
-    copy_utf8(detail, DETAIL_MAX, d, strlen(d));
+    sc_copy_detail(detail, sizeof detail, d, strlen(d));
     hk->receipt(hk->ud, sid, id, st, code, detail);
 }
 
@@ -1180,33 +931,33 @@ static void report_status(const struct sender_hooks *hk, int64_t sid, const json
  * or interactive reply button; other kinds are not replies disparo acts on. */
 static void report_message(const struct sender_hooks *hk, int64_t sid, const json_t *item)
 {
-    const char *from = jstr(item, "from");
-    const char *type = jstr(item, "type");
+    const char *from = sc_jstr(item, "from");
+    const char *type = sc_jstr(item, "type");
     const char *text = NULL, *button_id = NULL;
     if (!from || !*from || !type)
         return;
     if (strcmp(type, "text") == 0) {
-        text = jstr(json_object_get(item, "text"), "body");
+        text = sc_jstr(json_object_get(item, "text"), "body");
     } else if (strcmp(type, "button") == 0) {
         const json_t *b = json_object_get(item, "button");
-        text = jstr(b, "text");
-        button_id = jstr(b, "payload");
+        text = sc_jstr(b, "text");
+        button_id = sc_jstr(b, "payload");
         if (!button_id)
             return;
     } else if (strcmp(type, "interactive") == 0) {
         const json_t *in = json_object_get(item, "interactive");
-        const char *it = jstr(in, "type");
+        const char *it = sc_jstr(in, "type");
         if (!it || strcmp(it, "button_reply") != 0)
             return;
         const json_t *br = json_object_get(in, "button_reply");
-        text = jstr(br, "title");
-        button_id = jstr(br, "id");
+        text = sc_jstr(br, "title");
+        button_id = sc_jstr(br, "id");
         if (!button_id)
             return;
     }
     if (!text)
         return;
-    const char *ctx = jstr(json_object_get(item, "context"), "id");
+    const char *ctx = sc_jstr(json_object_get(item, "context"), "id");
     hk->inbound(hk->ud, sid, from, text, button_id, ctx && *ctx ? ctx : NULL);
 }
 
@@ -1228,12 +979,12 @@ static void report_all(sender *s, const json_t *root)
     {
         json_array_foreach(json_object_get(entry, "changes"), j, change)
         {
-            const char *field = jstr(change, "field");
+            const char *field = sc_jstr(change, "field");
             const json_t *value = json_object_get(change, "value");
             if (!field || strcmp(field, "messages") != 0 || !json_is_object(value))
                 continue;
             /* One app's webhook can carry several numbers: only ours count. */
-            const char *pid = jstr(json_object_get(value, "metadata"), "phone_number_id");
+            const char *pid = sc_jstr(json_object_get(value, "metadata"), "phone_number_id");
             if (pid && strcmp(pid, my_id) != 0)
                 continue;
             if (hk->receipt) {

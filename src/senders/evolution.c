@@ -19,20 +19,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "senders/common.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
 
-#define URL_MAX 2048
 #define INSTANCE_MAX 128
 #define APIKEY_MAX 512
-#define SECRET_MIN 16
-#define SECRET_MAX 128
-#define SECRET_GEN_LEN 32
 #define PHONE_DIGITS_MAX 20
-#define DETAIL_BODY_MAX 200
 /* Evolution refuses more than three quick-reply buttons
  * (whatsapp.baileys.service.ts buttonMessage: "Maximum of 3 reply buttons allowed"). */
 #define BUTTONS_MAX 3
@@ -49,12 +45,12 @@
 /* One request in flight: a send (done set) or a health check (hdone set).
  * Owned by the sender's list until httpc reports back or the sender dies. */
 struct ereq {
+    struct sc_node node; /* on s->head */
     sender *s;
     httpc_handle *hd;
     sender_done_fn done;
     sender_health_fn hdone;
     void *ud;
-    struct ereq *prev, *next;
 };
 
 struct sender {
@@ -68,7 +64,7 @@ struct sender {
     char secret_sha[CRYPTO_SHA256_HEX]; /* of webhook_secret: compared, never kept */
     long timeout_ms;
     int max_in_flight;
-    struct ereq *head;
+    struct sc_node *head; /* the ereqs in flight */
 };
 
 static const char *const known_keys[] = {"base_url",       "instance", "apikey",
@@ -77,56 +73,6 @@ static const char *const known_keys[] = {"base_url",       "instance", "apikey",
 
 /* ---- text helpers ---- */
 
-/* The length of the UTF-8 sequence lead byte c starts; 0 if c cannot lead. */
-static size_t utf8_len(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xe0) == 0xc0)
-        return 2;
-    if ((c & 0xf0) == 0xe0)
-        return 3;
-    if ((c & 0xf8) == 0xf0)
-        return 4;
-    return 0;
-}
-
-/* Copies at most max bytes of src into dst (size > max), keeping only whole,
- * valid UTF-8 sequences: details end up in JSON and the dashboard. Control
- * characters become spaces, bytes that cannot be decoded '?'. */
-static void copy_utf8(char *dst, size_t max, const char *src, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)src;
-    size_t i = 0, o = 0;
-    while (i < len && o < max) {
-        unsigned char c = p[i];
-        size_t n = utf8_len(c);
-        int valid = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
-        for (size_t k = 1; valid && k < n; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                valid = 0;
-        /* overlong forms and UTF-16 surrogates */
-        if (valid && n == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] >= 0xa0)))
-            valid = 0;
-        if (valid && n == 4 && ((c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] >= 0x90)))
-            valid = 0;
-        if (!valid) {
-            dst[o++] = '?';
-            i++;
-            continue;
-        }
-        if (o + n > max)
-            break;
-        if (n == 1 && (c < 32 || c == 127))
-            dst[o++] = ' ';
-        else
-            for (size_t k = 0; k < n; k++)
-                dst[o++] = (char)p[i + k];
-        i += n;
-    }
-    dst[o] = '\0';
-}
-
 static int has_ctl(const char *s)
 {
     for (; *s; s++)
@@ -134,35 +80,6 @@ static int has_ctl(const char *s)
             return 1;
     return 0;
 }
-
-static int digits_ok(const char *s, size_t max)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (s[n] < '0' || s[n] > '9')
-            return 0;
-    return n >= 1 && n <= max;
-}
-
-/* scheme://host... with a host and no spaces or control bytes. */
-static int url_with_scheme(const char *u, const char *const *schemes)
-{
-    size_t skip = 0;
-    for (size_t i = 0; schemes[i] && !skip; i++) {
-        size_t n = strlen(schemes[i]);
-        if (strncasecmp(u, schemes[i], n) == 0)
-            skip = n;
-    }
-    if (!skip || strlen(u) > URL_MAX || u[skip] == '\0' || u[skip] == '/')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
-        if (*p <= 32 || *p == 127)
-            return 0;
-    return 1;
-}
-
-static const char *const http_schemes[] = {"http://", "https://", NULL};
-static const char *const proxy_schemes[] = {"http://", "https://", "socks5://", "socks5h://", NULL};
 
 /* Percent-encodes everything outside RFC 3986 "unreserved", so an instance
  * name with '/', '?', '#', spaces or UTF-8 stays one path segment. Caller frees. */
@@ -191,71 +108,18 @@ static char *path_escape(const char *s)
 
 /* ---- validation ---- */
 
-static int int_field(json_t *config, const char *key, json_int_t lo, json_int_t hi, json_int_t def,
-                     dp_err *e)
-{
-    json_t *v = json_object_get(config, key);
-    if (!v) {
-        if (json_object_set_new(config, key, json_integer(def)) != 0)
-            return dp_err_set(e, DP_ENOMEM, "out of memory");
-        return DP_OK;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return dp_err_set(e, DP_EINVAL,
-                          "config.%s must be an integer between %" JSON_INTEGER_FORMAT
-                          " and %" JSON_INTEGER_FORMAT,
-                          key, lo, hi);
-    return DP_OK;
-}
-
-/* The secret travels in the webhook URL path, so only URL-safe characters. */
-static int secret_ok(const char *s, size_t len)
-{
-    if (len < SECRET_MIN || len > SECRET_MAX || strlen(s) != len)
-        return 0;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-/* 32 hex characters (128 bits) from the system CSPRNG, by way of an API token. */
-static int gen_secret(char out[SECRET_GEN_LEN + 1])
-{
-    char tok[CRYPTO_TOKEN_LEN];
-    int rc = crypto_token(tok);
-    if (rc != DP_OK)
-        return rc;
-    memcpy(out, tok + 3, SECRET_GEN_LEN); /* skip the "dp_" prefix */
-    out[SECRET_GEN_LEN] = '\0';
-    return DP_OK;
-}
-
 static int ev_validate(json_t *config, dp_err *e)
 {
-    const char *key;
     json_t *v;
     int rc;
 
-    if (!json_is_object(config))
-        return dp_err_set(e, DP_EINVAL, "config must be an object");
-    json_object_foreach(config, key, v)
-    {
-        size_t i = 0;
-        while (known_keys[i] && strcmp(known_keys[i], key) != 0)
-            i++;
-        if (!known_keys[i])
-            return dp_err_set(e, DP_EINVAL, "config.%s is not an evolution setting", key);
-    }
-
+    rc = sc_check_keys(config, known_keys, "an evolution", e);
+    if (rc == DP_OK)
+        rc = sc_url_field(config, "base_url", 1, sc_web_schemes, SC_URL_8BIT,
+                          "config.base_url must be an http:// or https:// URL", e);
+    if (rc)
+        return rc;
     v = json_object_get(config, "base_url");
-    if (!v)
-        return dp_err_set(e, DP_EINVAL, "config.base_url is required");
-    if (!json_is_string(v) || !url_with_scheme(json_string_value(v), http_schemes))
-        return dp_err_set(e, DP_EINVAL, "config.base_url must be an http:// or https:// URL");
     if (strchr(json_string_value(v), '?') || strchr(json_string_value(v), '#'))
         return dp_err_set(e, DP_EINVAL,
                           "config.base_url must not carry a query or fragment: paths are "
@@ -282,44 +146,26 @@ static int ev_validate(json_t *config, dp_err *e)
                           "characters",
                           APIKEY_MAX);
 
+    /* The secret travels in the webhook URL path, so only URL-safe characters. */
     v = json_object_get(config, "webhook_secret");
-    if (v) {
-        if (!json_is_string(v) || !secret_ok(json_string_value(v), json_string_length(v)))
-            return dp_err_set(e, DP_EINVAL,
-                              "config.webhook_secret must be %d to %d characters of A-Z a-z 0-9 "
-                              "- _",
-                              SECRET_MIN, SECRET_MAX);
-    } else {
-        char sec[SECRET_GEN_LEN + 1];
-        if (gen_secret(sec) != DP_OK)
-            return dp_err_set(e, DP_EINTERNAL, "cannot generate config.webhook_secret");
-        if (json_object_set_new(config, "webhook_secret", json_string(sec)) != 0)
-            return dp_err_set(e, DP_ENOMEM, "out of memory");
-    }
-
-    v = json_object_get(config, "proxy");
-    if (v && (!json_is_string(v) || !url_with_scheme(json_string_value(v), proxy_schemes)))
+    if (v &&
+        (!json_is_string(v) || !sc_path_secret_ok(json_string_value(v), json_string_length(v))))
         return dp_err_set(e, DP_EINVAL,
-                          "config.proxy must be an http://, https:// or socks5:// URL");
-
-    rc = int_field(config, "timeout_ms", 1, TIMEOUT_MAX, TIMEOUT_DEFAULT, e);
+                          "config.webhook_secret must be %d to %d characters of A-Z a-z 0-9 "
+                          "- _",
+                          SC_SECRET_MIN, SC_SECRET_MAX);
+    rc = sc_default_secret(config, "webhook_secret", e);
+    if (rc == DP_OK)
+        rc = sc_url_field(config, "proxy", 0, sc_proxy_schemes, SC_URL_8BIT,
+                          "config.proxy must be an http://, https:// or socks5:// URL", e);
+    if (rc == DP_OK)
+        rc = sc_int_field(config, "timeout_ms", 1, TIMEOUT_MAX, TIMEOUT_DEFAULT, e);
     if (rc)
         return rc;
-    return int_field(config, "max_in_flight", 1, IN_FLIGHT_MAX, IN_FLIGHT_DEFAULT, e);
+    return sc_int_field(config, "max_in_flight", 1, IN_FLIGHT_MAX, IN_FLIGHT_DEFAULT, e);
 }
 
 /* ---- lifecycle ---- */
-
-static void unlink_ereq(sender *s, struct ereq *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->prev = w->next = NULL;
-}
 
 /* Cancels every request in flight (their callbacks never run) and frees s. */
 static void ev_destroy(sender *s)
@@ -327,25 +173,17 @@ static void ev_destroy(sender *s)
     if (!s)
         return;
     while (s->head) {
-        struct ereq *w = s->head;
-        unlink_ereq(s, w);
+        struct ereq *w = SC_OWNER(s->head, struct ereq, node);
+        sc_list_unlink(&s->head, &w->node);
         httpc_cancel(s->env.http, w->hd);
         free(w);
     }
     free(s->base);
     free(s->instance);
     free(s->inst_path);
-    if (s->apikey_hdr) /* a credential: do not leave it in freed memory */
-        memset(s->apikey_hdr, 0, strlen(s->apikey_hdr));
-    free(s->apikey_hdr);
+    sc_free_secret(s->apikey_hdr); /* a credential: do not leave it in freed memory */
     free(s->proxy);
     free(s);
-}
-
-static const char *str_field(const json_t *config, const char *key)
-{
-    const json_t *v = json_object_get(config, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* config is borrowed and assumed validated; *out belongs to the caller. */
@@ -355,11 +193,10 @@ static int ev_create(const struct sender_env *env, int64_t id, const json_t *con
     int rc = DP_ENOMEM;
     sender *s = NULL;
 
-    const char *base = str_field(config, "base_url");
-    const char *inst = str_field(config, "instance");
-    const char *key = str_field(config, "apikey");
-    const char *secret = str_field(config, "webhook_secret");
-    const char *proxy = str_field(config, "proxy");
+    const char *base = sc_jstr(config, "base_url");
+    const char *inst = sc_jstr(config, "instance");
+    const char *key = sc_jstr(config, "apikey");
+    const char *secret = sc_jstr(config, "webhook_secret");
     if (!env || !env->http || !out || !base || !inst || !key || !secret) {
         rc = dp_err_set(e, DP_EINVAL,
                         "evolution sender needs an HTTP client and a validated config "
@@ -371,27 +208,19 @@ static int ev_create(const struct sender_env *env, int64_t id, const json_t *con
         goto out;
     s->env = *env;
     s->id = id;
-    s->base = strdup(base);
+    s->base = sc_strdupf("%.*s", (int)sc_trim_len(base), base);
     s->instance = strdup(inst);
     s->inst_path = path_escape(inst);
-    size_t kl = strlen("apikey: ") + strlen(key) + 1;
-    s->apikey_hdr = malloc(kl);
+    s->apikey_hdr = sc_strdupf("apikey: %s", key);
     if (!s->base || !s->instance || !s->inst_path || !s->apikey_hdr)
         goto out;
-    snprintf(s->apikey_hdr, kl, "apikey: %s", key);
-    size_t bl = strlen(s->base);
-    while (bl > 0 && s->base[bl - 1] == '/')
-        s->base[--bl] = '\0';
-    if (proxy) {
-        s->proxy = strdup(proxy);
-        if (!s->proxy)
-            goto out;
-    }
+    int oom = 0;
+    s->proxy = sc_dup_field(config, "proxy", &oom);
+    if (oom)
+        goto out;
     crypto_sha256_hex(secret, strlen(secret), s->secret_sha);
-    const json_t *v = json_object_get(config, "timeout_ms");
-    s->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : TIMEOUT_DEFAULT;
-    v = json_object_get(config, "max_in_flight");
-    s->max_in_flight = json_is_integer(v) ? (int)json_integer_value(v) : IN_FLIGHT_DEFAULT;
+    s->timeout_ms = (long)sc_jint(config, "timeout_ms", TIMEOUT_DEFAULT);
+    s->max_in_flight = (int)sc_jint(config, "max_in_flight", IN_FLIGHT_DEFAULT);
     *out = s;
     s = NULL;
     rc = DP_OK;
@@ -425,11 +254,11 @@ static void error_detail(char *dst, size_t max, const json_t *root, const char *
     const json_t *m = error_message(root);
     dst[0] = '\0';
     if (json_is_string(m)) {
-        copy_utf8(dst, max, json_string_value(m), json_string_length(m));
+        sc_copy_utf8(dst, max, json_string_value(m), json_string_length(m));
         return;
     }
     if (json_is_array(m)) {
-        char tmp[DETAIL_BODY_MAX + 1];
+        char tmp[SC_DETAIL_MAX + 1];
         size_t o = 0, i;
         const json_t *it;
         json_array_foreach(m, i, it)
@@ -440,14 +269,14 @@ static void error_detail(char *dst, size_t max, const json_t *root, const char *
             if (n < 0 || (size_t)n >= max + 1 - o)
                 break;
             o += (size_t)n;
-            copy_utf8(tmp, max - o, json_string_value(it), json_string_length(it));
+            sc_copy_utf8(tmp, max - o, json_string_value(it), json_string_length(it));
             memcpy(dst + o, tmp, strlen(tmp) + 1);
             o += strlen(tmp);
         }
         if (o > 0)
             return;
     }
-    copy_utf8(dst, max, body, len);
+    sc_copy_utf8(dst, max, body, len);
 }
 
 /* Whether any string in M (or the raw body) contains needle, ignoring case. */
@@ -497,42 +326,21 @@ static int instance_unavailable(long st, const json_t *root, const char *body)
            message_says(root, body, "not connected");
 }
 
-/* Failures before a byte of the request could reach the gateway: safe to retry. */
-static int is_connect_error(int cc)
-{
-    switch (cc) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* Failures before a byte of the request could reach the gateway are safe to
+ * retry. After that the POST may have been read and the message sent before
+ * the answer was lost, and Evolution does not deduplicate. */
+static const int never_sent[] = {CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, 0};
+static const struct sc_net_policy net_policy = {
+    .connect = never_sent,
+    .after_send = SEND_AMBIGUOUS,
+    .other = SEND_AMBIGUOUS,
+};
 
 static void classify(const struct httpc_resp *resp, struct send_result *r)
 {
     memset(r, 0, sizeof *r);
-    /* An over-long reply still carries its status: judge by it. */
-    int have_status = resp->status > 0 &&
-                      (resp->curl_code == CURLE_OK || resp->curl_code == CURLE_FILESIZE_EXCEEDED);
-    if (!have_status) {
-        r->sender_fault = 1;
-        if (is_connect_error(resp->curl_code)) {
-            r->outcome = SEND_TRANSIENT;
-            snprintf(r->code, sizeof r->code, "connect_error");
-        } else {
-            /* The POST may have been read and the message sent before the
-             * answer was lost, and Evolution does not deduplicate. */
-            r->outcome = SEND_AMBIGUOUS;
-            snprintf(r->code, sizeof r->code, "%s",
-                     resp->curl_code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network_error");
-        }
-        copy_utf8(r->detail, sizeof r->detail - 1, resp->error, strlen(resp->error));
+    if (!sc_have_status(resp)) {
+        sc_net_failure(resp, &net_policy, r);
         return;
     }
 
@@ -545,12 +353,12 @@ static void classify(const struct httpc_resp *resp, struct send_result *r)
         r->outcome = SEND_OK;
         const json_t *id = json_object_get(json_object_get(root, "key"), "id");
         if (json_is_string(id))
-            copy_utf8(r->provider_id, sizeof r->provider_id - 1, json_string_value(id),
-                      json_string_length(id));
+            sc_copy_utf8(r->provider_id, sizeof r->provider_id - 1, json_string_value(id),
+                         json_string_length(id));
         goto out;
     }
     snprintf(r->code, sizeof r->code, "evolution_http_%ld", st);
-    error_detail(r->detail, DETAIL_BODY_MAX, root, resp->body, resp->body_len);
+    error_detail(r->detail, SC_DETAIL_MAX, root, resp->body, resp->body_len);
     const json_t *nw = not_on_whatsapp(root);
 
     if (st == 401 || st == 403) {
@@ -569,13 +377,9 @@ static void classify(const struct httpc_resp *resp, struct send_result *r)
         snprintf(r->code, sizeof r->code, "no_whatsapp");
         const json_t *num = json_object_get(nw, "number");
         char n[32];
-        copy_utf8(n, sizeof n - 1, json_is_string(num) ? json_string_value(num) : "",
-                  json_is_string(num) ? json_string_length(num) : 0);
+        sc_copy_utf8(n, sizeof n - 1, json_is_string(num) ? json_string_value(num) : "",
+                     json_is_string(num) ? json_string_length(num) : 0);
         snprintf(r->detail, sizeof r->detail, "%s%sis not on WhatsApp", n, *n ? " " : "");
-    } else if (st == 429 || (st >= 500 && st < 600)) {
-        r->outcome = SEND_TRANSIENT;
-        r->sender_fault = 1;
-        r->retry_after_ms = resp->retry_after_ms;
     } else if (st == 404) {
         /* "Cannot POST /message/...": no such route, so base_url points at
          * something else or this Evolution lacks the endpoint (older builds
@@ -584,12 +388,8 @@ static void classify(const struct httpc_resp *resp, struct send_result *r)
         r->outcome = SEND_PERMANENT;
         r->sender_fault = 1;
         r->action = ACT_BAD_TEMPLATE;
-    } else if (st >= 400 && st < 500) {
-        r->outcome = SEND_PERMANENT;
     } else {
-        /* 1xx/3xx as a final answer: redirects are not followed, so base_url is wrong. */
-        r->outcome = SEND_PERMANENT;
-        r->sender_fault = 1;
+        sc_status_result(st, resp, r);
     }
 out:
     json_decref(root);
@@ -603,18 +403,12 @@ static void on_send_done(void *ud, const struct httpc_resp *resp)
     sender_done_fn done = w->done;
     void *dud = w->ud;
     /* Off the list and freed before done runs: done may destroy the sender. */
-    unlink_ereq(w->s, w);
+    sc_list_unlink(&w->s->head, &w->node);
     free(w);
     done(dud, &r);
 }
 
 /* ---- send ---- */
-
-static int media_kind_ok(const char *k)
-{
-    return k && (strcmp(k, "image") == 0 || strcmp(k, "video") == 0 || strcmp(k, "audio") == 0 ||
-                 strcmp(k, "document") == 0);
-}
 
 /* A document needs a fileName: without one Evolution derives it from the URL
  * with a regex that throws when the path has no "name.ext" (prepareMediaMessage).
@@ -622,7 +416,7 @@ static int media_kind_ok(const char *k)
 static void doc_filename(char *dst, size_t size, const struct sender_media *md)
 {
     if (md->filename && *md->filename) {
-        copy_utf8(dst, size - 1, md->filename, strlen(md->filename));
+        sc_copy_utf8(dst, size - 1, md->filename, strlen(md->filename));
         return;
     }
     const char *u = strstr(md->url, "://");
@@ -637,7 +431,7 @@ static void doc_filename(char *dst, size_t size, const struct sender_media *md)
         snprintf(dst, size, "document");
         return;
     }
-    copy_utf8(dst, size - 1, seg, n);
+    sc_copy_utf8(dst, size - 1, seg, n);
 }
 
 /* The v2 body for m (flat, no v1 "textMessage"/"mediaMessage" nesting), and
@@ -650,7 +444,8 @@ static json_t *build_body(const struct sender_msg *m, const char **route)
 
     if (m->tmpl)
         return NULL; /* Cloud API templates: a Baileys session has none */
-    if (md && (!media_kind_ok(md->kind) || !md->url || !url_with_scheme(md->url, http_schemes)))
+    if (md &&
+        (!sc_media_kind(md->kind) || !md->url || !sc_url_ok(md->url, sc_web_schemes, SC_URL_8BIT)))
         return NULL;
 
     if (m->nbuttons > 0) {
@@ -742,10 +537,7 @@ static int start(sender *s, const char *method, const char *url, const char *bod
     rc = httpc_do(s->env.http, &req, cb, w, &w->hd);
     if (rc != DP_OK)
         goto out;
-    w->next = s->head;
-    if (s->head)
-        s->head->prev = w;
-    s->head = w;
+    sc_list_push(&s->head, &w->node);
     w = NULL;
 out:
     free(w);
@@ -754,12 +546,7 @@ out:
 
 static char *make_url(const sender *s, const char *prefix, const char *route)
 {
-    /* three '/' and the NUL */
-    size_t n = strlen(s->base) + strlen(prefix) + strlen(route) + strlen(s->inst_path) + 4;
-    char *u = malloc(n);
-    if (u)
-        snprintf(u, n, "%s/%s/%s/%s", s->base, prefix, route, s->inst_path);
-    return u;
+    return sc_strdupf("%s/%s/%s/%s", s->base, prefix, route, s->inst_path);
 }
 
 static int ev_send(sender *s, const struct sender_msg *m, sender_done_fn done, void *ud)
@@ -770,7 +557,7 @@ static int ev_send(sender *s, const struct sender_msg *m, sender_done_fn done, v
     char *url = NULL;
     const char *route = NULL;
 
-    if (!s || !m || !m->to || !m->text || !done || !digits_ok(m->to, PHONE_DIGITS_MAX))
+    if (!s || !m || !m->to || !m->text || !done || !sc_digits_ok(m->to, PHONE_DIGITS_MAX))
         goto out;
     obj = build_body(m, &route);
     if (!obj)
@@ -798,8 +585,7 @@ static void on_health_done(void *ud, const struct httpc_resp *resp)
 
     int have_status = resp->status > 0 && resp->curl_code == CURLE_OK;
     if (!have_status) {
-        snprintf(h.state, sizeof h.state, "unreachable");
-        copy_utf8(h.detail, sizeof h.detail - 1, resp->error, strlen(resp->error));
+        sc_health_unreachable(resp, &h);
     } else if (resp->status == 200) {
         /* {"instance": {"instanceName": "...", "state": "open"|"connecting"|"close"}}
          * (instance.controller.ts connectionState); the state is missing when
@@ -807,7 +593,8 @@ static void on_health_done(void *ud, const struct httpc_resp *resp)
         json_t *root = json_loadb(resp->body, resp->body_len, 0, NULL);
         const json_t *st = json_object_get(json_object_get(root, "instance"), "state");
         if (json_is_string(st)) {
-            copy_utf8(h.state, sizeof h.state - 1, json_string_value(st), json_string_length(st));
+            sc_copy_utf8(h.state, sizeof h.state - 1, json_string_value(st),
+                         json_string_length(st));
             h.ok = strcmp(json_string_value(st), "open") == 0;
             if (!h.ok)
                 snprintf(h.detail, sizeof h.detail,
@@ -826,12 +613,12 @@ static void on_health_done(void *ud, const struct httpc_resp *resp)
             snprintf(h.state, sizeof h.state, "not_found");
         else
             snprintf(h.state, sizeof h.state, "http_%ld", st);
-        error_detail(h.detail, DETAIL_BODY_MAX, root, resp->body, resp->body_len);
+        error_detail(h.detail, SC_DETAIL_MAX, root, resp->body, resp->body_len);
         json_decref(root);
     }
     sender_health_fn done = w->hdone;
     void *dud = w->ud;
-    unlink_ereq(w->s, w);
+    sc_list_unlink(&w->s->head, &w->node);
     free(w);
     done(dud, &h);
 }
@@ -941,7 +728,7 @@ static int handle_update(int64_t sid, const struct sender_hooks *hk, const json_
     if (!hk || !hk->receipt)
         return 0;
     char pid[128];
-    copy_utf8(pid, sizeof pid - 1, json_string_value(id), json_string_length(id));
+    sc_copy_utf8(pid, sizeof pid - 1, json_string_value(id), json_string_length(id));
     if (st == RECEIPT_FAILED)
         hk->receipt(hk->ud, sid, pid, st, "evolution_error",
                     "WhatsApp reported the message failed");
@@ -970,15 +757,10 @@ static int contact_phone(const json_t *key, char out[PHONE_DIGITS_MAX + 1])
             continue;
         memcpy(out, jid, n);
         out[n] = '\0';
-        if (digits_ok(out, PHONE_DIGITS_MAX))
+        if (sc_digits_ok(out, PHONE_DIGITS_MAX))
             return 1;
     }
     return 0;
-}
-
-static const char *str_or_null(const json_t *v)
-{
-    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 static const char *ctx_stanza(const json_t *holder)
@@ -1016,26 +798,25 @@ static int handle_upsert(int64_t sid, const struct sender_hooks *hk, const json_
     const json_t *part = NULL;
     if (bresp) {
         part = bresp;
-        button = str_or_null(json_object_get(bresp, "selectedButtonId"));
-        text = str_or_null(json_object_get(bresp, "selectedDisplayText"));
+        button = sc_jstr(bresp, "selectedButtonId");
+        text = sc_jstr(bresp, "selectedDisplayText");
     } else if (tresp) {
         part = tresp;
-        button = str_or_null(json_object_get(tresp, "selectedId"));
-        text = str_or_null(json_object_get(tresp, "selectedDisplayText"));
+        button = sc_jstr(tresp, "selectedId");
+        text = sc_jstr(tresp, "selectedDisplayText");
     } else if (iresp) {
         /* nativeFlowResponseMessage.paramsJson is JSON in a string: {"id": ...} */
         part = iresp;
-        const char *pj = str_or_null(
-            json_object_get(json_object_get(iresp, "nativeFlowResponseMessage"), "paramsJson"));
+        const char *pj = sc_jstr(json_object_get(iresp, "nativeFlowResponseMessage"), "paramsJson");
         if (pj)
             params = json_loads(pj, 0, NULL);
-        button = str_or_null(json_object_get(params, "id"));
-        text = str_or_null(json_object_get(json_object_get(iresp, "body"), "text"));
+        button = sc_jstr(params, "id");
+        text = sc_jstr(json_object_get(iresp, "body"), "text");
     } else if (json_is_string(json_object_get(msg, "conversation"))) {
         text = json_string_value(json_object_get(msg, "conversation"));
     } else if (ext) {
         part = ext;
-        text = str_or_null(json_object_get(ext, "text"));
+        text = sc_jstr(ext, "text");
     }
     if (part && !ctx)
         ctx = ctx_stanza(part);

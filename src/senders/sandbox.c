@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "engine/timer.h"
+#include "senders/common.h"
 #include "senders/sender.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -27,8 +28,8 @@ enum phase { PH_RESULT, PH_DELIVERED, PH_READ, PH_REPLY, PH_NONE };
 struct pending {
     dp_timer t;
     sender *s;
-    struct pending *prev, *next; /* the sender's list, so destroy can free it */
-    sender_done_fn done;         /* only until the result phase */
+    struct sc_node node; /* on s->head, so destroy can free it */
+    sender_done_fn done; /* only until the result phase */
     void *ud;
     int64_t message_id;
     int attempt;
@@ -46,7 +47,7 @@ struct sender {
     size_t n_fail;
     char *reply_text; /* owned */
     uint64_t rng[4];
-    struct pending *head;
+    struct sc_node *head; /* the pendings */
 };
 
 /* ---- PRNG: xoshiro256** (Blackman & Vigna), seeded through sb_splitmix64 ---- */
@@ -108,47 +109,14 @@ static const char *const delay_keys[] = {"latency_ms", "delivered_after_ms", "re
 static const char *const rate_keys[] = {"transient_fail_rate", "permanent_fail_rate", "reply_rate",
                                         NULL};
 
-static int is_known(const char *k)
-{
-    for (size_t i = 0; known_keys[i]; i++)
-        if (strcmp(known_keys[i], k) == 0)
-            return 1;
-    return 0;
-}
-
-static int digits_ok(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (s[n] < '0' || s[n] > '9')
-            return 0;
-    return n >= 1 && n <= PHONE_DIGITS_MAX;
-}
-
-static int set_default(json_t *config, const char *key, json_t *v, dp_err *e)
-{
-    if (json_object_get(config, key)) {
-        json_decref(v);
-        return DP_OK;
-    }
-    if (!v || json_object_set_new(config, key, v) != 0)
-        return dp_err_set(e, DP_ENOMEM, "out of memory");
-    return DP_OK;
-}
-
 static int sb_validate(json_t *config, dp_err *e)
 {
-    const char *key;
     json_t *v;
     int rc;
 
-    if (!json_is_object(config))
-        return dp_err_set(e, DP_EINVAL, "config must be an object");
-    json_object_foreach(config, key, v)
-    {
-        if (!is_known(key))
-            return dp_err_set(e, DP_EINVAL, "config.%s is not a sandbox setting", key);
-    }
+    rc = sc_check_keys(config, known_keys, "a sandbox", e);
+    if (rc)
+        return rc;
     for (size_t i = 0; delay_keys[i]; i++) {
         v = json_object_get(config, delay_keys[i]);
         if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -174,7 +142,7 @@ static int sb_validate(json_t *config, dp_err *e)
         json_t *p;
         json_array_foreach(v, i, p)
         {
-            if (!json_is_string(p) || !digits_ok(json_string_value(p)))
+            if (!json_is_string(p) || !sc_digits_ok(json_string_value(p), PHONE_DIGITS_MAX))
                 return dp_err_set(e, DP_EINVAL,
                                   "config.fail_phones[%zu] must be a string of 1 to %d digits", i,
                                   PHONE_DIGITS_MAX);
@@ -187,25 +155,24 @@ static int sb_validate(json_t *config, dp_err *e)
                           REPLY_TEXT_MAX);
 
     for (size_t i = 0; delay_keys[i]; i++) {
-        rc = set_default(config, delay_keys[i], json_integer(0), e);
+        rc = sc_set_default(config, delay_keys[i], json_integer(0), e);
         if (rc)
             return rc;
     }
     for (size_t i = 0; rate_keys[i]; i++) {
-        rc = set_default(config, rate_keys[i], json_integer(0), e);
+        rc = sc_set_default(config, rate_keys[i], json_integer(0), e);
         if (rc)
             return rc;
     }
-    rc = set_default(config, "fail_phones", json_array(), e);
+    rc = sc_set_default(config, "fail_phones", json_array(), e);
     if (rc)
         return rc;
-    return set_default(config, "reply_text", json_string("SAIR"), e);
+    return sc_set_default(config, "reply_text", json_string("SAIR"), e);
 }
 
 static int64_t get_delay_us(const json_t *config, const char *key)
 {
-    const json_t *v = json_object_get(config, key);
-    json_int_t ms = json_is_integer(v) ? json_integer_value(v) : 0;
+    json_int_t ms = sc_jint(config, key, 0);
     if (ms < 0 || ms > DELAY_MAX_MS)
         ms = 0;
     return (int64_t)ms * 1000;
@@ -230,8 +197,8 @@ static void sb_destroy(sender *s)
     if (!s)
         return;
     while (s->head) {
-        struct pending *p = s->head;
-        s->head = p->next;
+        struct pending *p = SC_OWNER(s->head, struct pending, node);
+        sc_list_unlink(&s->head, &p->node);
         timer_cancel(s->env.timers, &p->t);
         free(p);
     }
@@ -307,17 +274,6 @@ static int sb_max_in_flight(const sender *s)
 
 /* ---- the simulated gateway ---- */
 
-static void unlink_pending(sender *s, struct pending *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        s->head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
-}
-
 /* The phase after `from` for a successful message, or PH_NONE; *delay_us gets
  * how long after `from` it happens. The reply follows the last receipt so a
  * contact never answers before having read the message. */
@@ -356,7 +312,7 @@ static int advance(sender *s, struct pending *p, enum phase from)
         log_warn("sandbox: cannot schedule a receipt", "sender=%lld message=%lld", (long long)s->id,
                  (long long)p->message_id);
     }
-    unlink_pending(s, p);
+    sc_list_unlink(&s->head, &p->node);
     return 0;
 }
 
@@ -408,7 +364,7 @@ static void on_fire(dp_timer *t, void *ud)
         if (r.outcome == SEND_OK)
             alive = advance(s, p, PH_RESULT);
         else
-            unlink_pending(s, p);
+            sc_list_unlink(&s->head, &p->node);
         done(dud, &r);
         if (!alive)
             free(p);
@@ -425,13 +381,13 @@ static void on_fire(dp_timer *t, void *ud)
         break;
     }
     case PH_REPLY:
-        unlink_pending(s, p);
+        sc_list_unlink(&s->head, &p->node);
         /* the reply quotes the message it answers, as WhatsApp clients do */
         hk->inbound(hk->ud, s->id, p->to, s->reply_text, NULL, pid);
         free(p);
         break;
     default:
-        unlink_pending(s, p);
+        sc_list_unlink(&s->head, &p->node);
         free(p);
         break;
     }
@@ -462,11 +418,7 @@ static int sb_send(sender *s, const struct sender_msg *m, sender_done_fn done, v
         free(p);
         return DP_ENOMEM;
     }
-    p->prev = NULL;
-    p->next = s->head;
-    if (s->head)
-        s->head->prev = p;
-    s->head = p;
+    sc_list_push(&s->head, &p->node);
     return DP_OK;
 }
 

@@ -7,27 +7,22 @@
  * the engine enforces max_in_flight. */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "senders/common.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
 
-#define URL_MAX 2048
 #define TOKEN_MAX 512
-#define SECRET_MIN 16
-#define SECRET_MAX 128 /* the HTTP server keeps 255 bytes of path after the id */
-#define SECRET_RAW 16  /* random bytes of a generated secret: 32 hex digits */
 #define IDEM_KEY_MAX 255
 #define PHONE_DIGITS_MAX 20
-#define DETAIL_BODY_MAX 200
 /* A send answers with the stored message, whose `content` may carry a base64
  * thumbnail for media: a few tens of KiB. Anything past 1 MiB is broken. */
 #define REPLY_MAX ((size_t)1 << 20)
@@ -54,6 +49,7 @@ enum stage { ST_FIND, ST_CHECK, ST_SEND, ST_HEALTH };
 /* One send or health check in flight. Owned by the sender's list until its
  * last exchange ends or the sender is destroyed. */
 struct ureq {
+    struct sc_node node; /* on s->head */
     sender *s;
     httpc_handle *hd; /* the exchange in flight; NULL between two */
     enum stage stage;
@@ -63,7 +59,6 @@ struct ureq {
     const char *send_url; /* borrowed from s */
     char *body;           /* owned: the /send/... body */
     char *to, *key;       /* owned copies, for /chat/check and /message/find */
-    struct ureq *prev, *next;
 };
 
 struct sender {
@@ -78,7 +73,7 @@ struct sender {
     int max_in_flight;
     int check_number;
     char track_source[TRACK_SOURCE_MAX];
-    struct ureq *head;
+    struct sc_node *head; /* the ureqs in flight */
 };
 
 static const char *const known_keys[] = {
@@ -87,60 +82,6 @@ static const char *const known_keys[] = {
 };
 
 /* ---- text helpers ---- */
-
-/* The length of the UTF-8 sequence starting at s[0..len), 0 if it is not a
- * valid one (overlong forms and surrogates included). */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (n > len)
-        return 0;
-    for (size_t k = 1; k < n; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-/* Copies at most max bytes of src into dst (size > max), keeping whole UTF-8
- * sequences only: details end up in JSON, which must not carry broken UTF-8.
- * Control characters become spaces, invalid bytes '?'. */
-static void copy_text(char *dst, size_t max, const char *src, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    size_t i = 0, o = 0;
-    while (i < len && o < max) {
-        size_t n = utf8_seq(s + i, len - i);
-        if (n == 0) {
-            dst[o++] = '?';
-            i++;
-            continue;
-        }
-        if (o + n > max)
-            break;
-        if (n == 1 && (s[i] < 32 || s[i] == 127)) {
-            dst[o++] = ' ';
-        } else {
-            memcpy(dst + o, s + i, n);
-            o += n;
-        }
-        i += n;
-    }
-    dst[o] = '\0';
-}
 
 /* Case-insensitive substring search. */
 static int has_word(const char *hay, const char *needle)
@@ -183,195 +124,69 @@ static const char *const no_whatsapp_words[] = {
 
 /* ---- validation ---- */
 
-static int url_ok(const char *u, const char *const *schemes)
-{
-    size_t skip = 0;
-    for (size_t i = 0; schemes[i]; i++) {
-        size_t n = strlen(schemes[i]);
-        if (strncasecmp(u, schemes[i], n) == 0) {
-            skip = n;
-            break;
-        }
-    }
-    if (skip == 0 || strlen(u) > URL_MAX || u[skip] == '\0' || u[skip] == '/')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
-        if (*p <= 32 || *p >= 127)
-            return 0;
-    return 1;
-}
-
-static int base_url_ok(const char *u)
-{
-    static const char *const web[] = {"http://", "https://", NULL};
-    /* paths are appended to it: a query or fragment would swallow them */
-    return url_ok(u, web) && !strchr(u, '?') && !strchr(u, '#');
-}
-
-static int proxy_ok(const char *u)
-{
-    static const char *const px[] = {"http://", "https://", "socks5://", "socks5h://", NULL};
-    return url_ok(u, px);
-}
-
-/* Printable ASCII without spaces: it goes into a header line verbatim. */
-static int token_ok(const char *t, size_t len)
-{
-    if (len == 0 || len > TOKEN_MAX || strlen(t) != len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)t[i] <= 32 || (unsigned char)t[i] >= 127)
-            return 0;
-    return 1;
-}
-
-/* It becomes one segment of the webhook URL path. */
-static int secret_ok(const char *t, size_t len)
-{
-    if (len < SECRET_MIN || len > SECRET_MAX || strlen(t) != len)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-static int int_ok(const json_t *config, const char *key, json_int_t lo, json_int_t hi, dp_err *e)
-{
-    const json_t *v = json_object_get(config, key);
-    if (v && (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.%s must be an integer between %" JSON_INTEGER_FORMAT
-                          " and %" JSON_INTEGER_FORMAT,
-                          key, lo, hi);
-    return DP_OK;
-}
-
-static int set_default(json_t *config, const char *key, json_t *v, dp_err *e)
-{
-    if (json_object_get(config, key)) {
-        json_decref(v);
-        return DP_OK;
-    }
-    if (!v || json_object_set_new(config, key, v) != 0)
-        return dp_err_set(e, DP_ENOMEM, "out of memory");
-    return DP_OK;
-}
-
-/* A fresh webhook secret: 32 lowercase hex digits from the OpenSSL CSPRNG. */
-static int new_secret(char out[2 * SECRET_RAW + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[SECRET_RAW];
-    if (RAND_bytes(raw, sizeof raw) != 1)
-        return DP_EINTERNAL;
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[2 * SECRET_RAW] = '\0';
-    return DP_OK;
-}
-
 /* Checks everything first and fills defaults only then, so a rejected config
  * comes back unchanged. A generated webhook_secret is stored in the config:
  * validating it again keeps it. */
 static int uz_validate(json_t *config, dp_err *e)
 {
-    const char *key;
     json_t *v;
     int rc;
 
-    if (!json_is_object(config))
-        return dp_err_set(e, DP_EINVAL, "config must be an object");
-    json_object_foreach(config, key, v)
-    {
-        size_t i = 0;
-        while (known_keys[i] && strcmp(known_keys[i], key) != 0)
-            i++;
-        if (!known_keys[i])
-            return dp_err_set(e, DP_EINVAL, "config.%s is not a uazapi setting", key);
-    }
-
-    v = json_object_get(config, "base_url");
-    if (!v)
-        return dp_err_set(e, DP_EINVAL, "config.base_url is required");
-    if (!json_is_string(v) || !base_url_ok(json_string_value(v)))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.base_url must be an http:// or https:// URL with no query");
+    rc = sc_check_keys(config, known_keys, "a uazapi", e);
+    if (rc == DP_OK)
+        rc = sc_url_field(config, "base_url", 1, sc_web_schemes, SC_URL_NO_QUERY,
+                          "config.base_url must be an http:// or https:// URL with no query", e);
+    if (rc != DP_OK)
+        return rc;
 
     v = json_object_get(config, "token");
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.token is required");
-    if (!json_is_string(v) || !token_ok(json_string_value(v), json_string_length(v)))
+    /* printable ASCII without spaces: it goes into a header line verbatim */
+    if (!json_is_string(v) ||
+        !sc_printable_ok(json_string_value(v), json_string_length(v), TOKEN_MAX, 0))
         return dp_err_set(e, DP_EINVAL,
                           "config.token must be 1 to %d printable characters with no spaces",
                           TOKEN_MAX);
 
+    /* it becomes one segment of the webhook URL path */
     v = json_object_get(config, "webhook_secret");
-    if (v && (!json_is_string(v) || !secret_ok(json_string_value(v), json_string_length(v))))
+    if (v &&
+        (!json_is_string(v) || !sc_path_secret_ok(json_string_value(v), json_string_length(v))))
         return dp_err_set(e, DP_EINVAL,
                           "config.webhook_secret must be %d to %d letters, digits, '-' or '_'",
-                          SECRET_MIN, SECRET_MAX);
+                          SC_SECRET_MIN, SC_SECRET_MAX);
 
-    v = json_object_get(config, "proxy");
-    if (v && (!json_is_string(v) || !proxy_ok(json_string_value(v))))
-        return dp_err_set(e, DP_EINVAL,
-                          "config.proxy must be an http://, https://, socks5:// or socks5h:// URL");
+    rc = sc_url_field(config, "proxy", 0, sc_proxy_schemes, 0,
+                      "config.proxy must be an http://, https://, socks5:// or socks5h:// URL", e);
+    if (rc != DP_OK)
+        return rc;
 
     v = json_object_get(config, "check_number");
     if (v && !json_is_boolean(v))
         return dp_err_set(e, DP_EINVAL, "config.check_number must be true or false");
 
-    rc = int_ok(config, "timeout_ms", 1, TIMEOUT_MAX, e);
+    rc = sc_int_check(config, "timeout_ms", 1, TIMEOUT_MAX, e);
     if (rc == DP_OK)
-        rc = int_ok(config, "max_in_flight", 1, IN_FLIGHT_MAX, e);
+        rc = sc_int_check(config, "max_in_flight", 1, IN_FLIGHT_MAX, e);
     if (rc == DP_OK)
-        rc = int_ok(config, "delay_ms", 0, DELAY_MAX, e);
+        rc = sc_int_check(config, "delay_ms", 0, DELAY_MAX, e);
     if (rc != DP_OK)
         return rc;
 
-    if (!json_object_get(config, "webhook_secret")) {
-        char secret[2 * SECRET_RAW + 1];
-        if (new_secret(secret) != DP_OK)
-            return dp_err_set(e, DP_EINTERNAL, "cannot generate config.webhook_secret");
-        rc = set_default(config, "webhook_secret", json_string(secret), e);
-    }
+    rc = sc_default_secret(config, "webhook_secret", e);
     if (rc == DP_OK)
-        rc = set_default(config, "timeout_ms", json_integer(TIMEOUT_DEFAULT), e);
+        rc = sc_set_default(config, "timeout_ms", json_integer(TIMEOUT_DEFAULT), e);
     if (rc == DP_OK)
-        rc = set_default(config, "max_in_flight", json_integer(IN_FLIGHT_DEFAULT), e);
+        rc = sc_set_default(config, "max_in_flight", json_integer(IN_FLIGHT_DEFAULT), e);
     if (rc == DP_OK)
-        rc = set_default(config, "delay_ms", json_integer(0), e);
+        rc = sc_set_default(config, "delay_ms", json_integer(0), e);
     if (rc == DP_OK)
-        rc = set_default(config, "check_number", json_false(), e);
+        rc = sc_set_default(config, "check_number", json_false(), e);
     return rc;
 }
 
 /* ---- lifecycle ---- */
-
-static void unlink_req(sender *s, struct ureq *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->prev = w->next = NULL;
-}
-
-static void link_req(sender *s, struct ureq *w)
-{
-    w->prev = NULL;
-    w->next = s->head;
-    if (s->head)
-        s->head->prev = w;
-    s->head = w;
-}
 
 static void free_req(struct ureq *w)
 {
@@ -389,8 +204,8 @@ static void uz_destroy(sender *s)
     if (!s)
         return;
     while (s->head) {
-        struct ureq *w = s->head;
-        unlink_req(s, w);
+        struct ureq *w = SC_OWNER(s->head, struct ureq, node);
+        sc_list_unlink(&s->head, &w->node);
         if (w->hd)
             httpc_cancel(s->env.http, w->hd);
         free_req(w);
@@ -405,16 +220,6 @@ static void uz_destroy(sender *s)
     free(s->url_find);
     free(s->url_status);
     free(s);
-}
-
-/* base (no trailing '/') + path, freshly allocated; NULL when out of memory. */
-static char *join(const char *base, size_t blen, const char *path)
-{
-    size_t n = blen + strlen(path) + 1;
-    char *u = malloc(n);
-    if (u)
-        snprintf(u, n, "%.*s%s", (int)blen, base, path);
-    return u;
 }
 
 /* config is borrowed and assumed validated; *out belongs to the caller. */
@@ -441,38 +246,31 @@ static int uz_create(const struct sender_env *env, int64_t id, const json_t *con
     s->id = id;
 
     const char *b = json_string_value(base);
-    size_t blen = strlen(b);
-    while (blen > 0 && b[blen - 1] == '/')
-        blen--;
-    s->url_text = join(b, blen, "/send/text");
-    s->url_media = join(b, blen, "/send/media");
-    s->url_menu = join(b, blen, "/send/menu");
-    s->url_check = join(b, blen, "/chat/check");
-    s->url_find = join(b, blen, "/message/find");
-    s->url_status = join(b, blen, "/instance/status");
+    int bl = (int)sc_trim_len(b);
+    s->url_text = sc_strdupf("%.*s/send/text", bl, b);
+    s->url_media = sc_strdupf("%.*s/send/media", bl, b);
+    s->url_menu = sc_strdupf("%.*s/send/menu", bl, b);
+    s->url_check = sc_strdupf("%.*s/chat/check", bl, b);
+    s->url_find = sc_strdupf("%.*s/message/find", bl, b);
+    s->url_status = sc_strdupf("%.*s/instance/status", bl, b);
     if (!s->url_text || !s->url_media || !s->url_menu || !s->url_check || !s->url_find ||
         !s->url_status)
         goto out;
 
-    s->token_line = join("token: ", 7, json_string_value(tok));
+    s->token_line = sc_strdupf("token: %s", json_string_value(tok));
     s->secret = strdup(json_string_value(sec));
     if (!s->token_line || !s->secret)
         goto out;
     char digest[CRYPTO_SHA256_HEX];
     crypto_sha256_hex(s->secret, strlen(s->secret), digest);
     snprintf(s->track_source, sizeof s->track_source, "%s%.8s", TRACK_PREFIX, digest);
-    const json_t *v = json_object_get(config, "proxy");
-    if (json_is_string(v)) {
-        s->proxy = strdup(json_string_value(v));
-        if (!s->proxy)
-            goto out;
-    }
-    v = json_object_get(config, "timeout_ms");
-    s->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : TIMEOUT_DEFAULT;
-    v = json_object_get(config, "max_in_flight");
-    s->max_in_flight = json_is_integer(v) ? (int)json_integer_value(v) : IN_FLIGHT_DEFAULT;
-    v = json_object_get(config, "delay_ms");
-    s->delay_ms = json_is_integer(v) ? (long)json_integer_value(v) : 0;
+    int oom = 0;
+    s->proxy = sc_dup_field(config, "proxy", &oom);
+    if (oom)
+        goto out;
+    s->timeout_ms = (long)sc_jint(config, "timeout_ms", TIMEOUT_DEFAULT);
+    s->max_in_flight = (int)sc_jint(config, "max_in_flight", IN_FLIGHT_DEFAULT);
+    s->delay_ms = (long)sc_jint(config, "delay_ms", 0);
     s->check_number = json_is_true(json_object_get(config, "check_number"));
     *out = s;
     s = NULL;
@@ -555,33 +353,29 @@ out:
 
 /* ---- judging answers ---- */
 
-static int have_status(const struct httpc_resp *resp)
-{
-    /* an over-long reply still carries its status: judge by it */
-    return resp->status > 0 &&
-           (resp->curl_code == CURLE_OK || resp->curl_code == CURLE_FILESIZE_EXCEEDED);
-}
-
 /* The connection never carried the request: nothing can have been sent. */
-static int is_connect_error(int cc)
-{
-    switch (cc) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_SEND_ERROR:
+static const int never_sent[] = {CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_SEND_ERROR,
 #if LIBCURL_VERSION_NUM >= 0x074900
-    case CURLE_PROXY:
+                                 CURLE_PROXY,
 #endif
-        return 1;
-    default:
-        return 0;
-    }
-}
+                                 0};
+static const int lost[] = {CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, 0};
+/* A /send/ request whose answer was lost may have sent the message, and the
+ * gateway has no way to drop a repeat: ambiguous. A lost look-up sent nothing. */
+static const struct sc_net_policy net_send = {
+    .connect = never_sent,
+    .lost = lost,
+    .lost_code = "connection_lost",
+    .after_send = SEND_AMBIGUOUS,
+    .other = SEND_AMBIGUOUS,
+};
+static const struct sc_net_policy net_lookup = {
+    .connect = never_sent,
+    .lost = lost,
+    .lost_code = "connection_lost",
+    .after_send = SEND_TRANSIENT,
+    .other = SEND_TRANSIENT,
+};
 
 /* The error text of an error answer: its "error" or "message" field when the
  * body is a JSON object, else the body itself. */
@@ -592,11 +386,9 @@ static void error_text(const struct httpc_resp *resp, char *dst, size_t size)
     if (!json_is_string(m) || json_string_length(m) == 0)
         m = json_object_get(root, "message");
     if (json_is_string(m))
-        copy_text(dst, size - 1 < DETAIL_BODY_MAX ? size - 1 : DETAIL_BODY_MAX,
-                  json_string_value(m), json_string_length(m));
+        sc_copy_detail(dst, size, json_string_value(m), json_string_length(m));
     else
-        copy_text(dst, size - 1 < DETAIL_BODY_MAX ? size - 1 : DETAIL_BODY_MAX, resp->body,
-                  resp->body_len);
+        sc_copy_detail(dst, size, resp->body, resp->body_len);
     json_decref(root);
 }
 
@@ -608,22 +400,8 @@ static void classify_failure(const struct httpc_resp *resp, int may_have_sent,
                              struct send_result *r)
 {
     memset(r, 0, sizeof *r);
-    if (!have_status(resp)) {
-        r->sender_fault = 1;
-        copy_text(r->detail, sizeof r->detail - 1, resp->error, strlen(resp->error));
-        if (is_connect_error(resp->curl_code)) {
-            r->outcome = SEND_TRANSIENT;
-            snprintf(r->code, sizeof r->code, "connect_error");
-            return;
-        }
-        r->outcome = may_have_sent ? SEND_AMBIGUOUS : SEND_TRANSIENT;
-        if (resp->curl_code == CURLE_OPERATION_TIMEDOUT)
-            snprintf(r->code, sizeof r->code, "timeout");
-        else if (resp->curl_code == CURLE_GOT_NOTHING || resp->curl_code == CURLE_RECV_ERROR ||
-                 resp->curl_code == CURLE_PARTIAL_FILE)
-            snprintf(r->code, sizeof r->code, "connection_lost");
-        else
-            snprintf(r->code, sizeof r->code, "network_error");
+    if (!sc_have_status(resp)) {
+        sc_net_failure(resp, may_have_sent ? &net_send : &net_lookup, r);
         return;
     }
     long st = resp->status;
@@ -644,16 +422,8 @@ static void classify_failure(const struct httpc_resp *resp, int may_have_sent,
         r->outcome = SEND_PERMANENT;
         r->no_whatsapp = 1;
         snprintf(r->code, sizeof r->code, "uazapi_no_whatsapp");
-    } else if (st == 429 || (st >= 500 && st < 600)) {
-        r->outcome = SEND_TRANSIENT;
-        r->sender_fault = 1;
-        r->retry_after_ms = resp->retry_after_ms;
-    } else if (st >= 400 && st < 500) {
-        r->outcome = SEND_PERMANENT;
     } else {
-        /* 1xx/3xx as a final answer: redirects are not followed, so base_url is wrong */
-        r->outcome = SEND_PERMANENT;
-        r->sender_fault = 1;
+        sc_status_result(st, resp, r);
     }
 }
 
@@ -664,7 +434,7 @@ static void message_id(const json_t *msg, char *dst, size_t size)
     dst[0] = '\0';
     const json_t *v = json_object_get(msg, "messageid");
     if (json_is_string(v) && json_string_length(v) > 0) {
-        copy_text(dst, size - 1, json_string_value(v), json_string_length(v));
+        sc_copy_utf8(dst, size - 1, json_string_value(v), json_string_length(v));
         return;
     }
     v = json_object_get(msg, "id");
@@ -672,7 +442,7 @@ static void message_id(const json_t *msg, char *dst, size_t size)
         const char *id = json_string_value(v);
         const char *colon = strrchr(id, ':');
         const char *p = colon ? colon + 1 : id;
-        copy_text(dst, size - 1, p, strlen(p));
+        sc_copy_utf8(dst, size - 1, p, strlen(p));
     }
 }
 
@@ -733,7 +503,7 @@ static int lacks_whatsapp(const struct ureq *w, const struct httpc_resp *resp)
  * next stage, 0 when r is the send's final result. */
 static int judge_lookup(struct ureq *w, const struct httpc_resp *resp, struct send_result *r)
 {
-    if (!have_status(resp) || resp->status < 200 || resp->status >= 300) {
+    if (!sc_have_status(resp) || resp->status < 200 || resp->status >= 300) {
         classify_failure(resp, 0, r);
         /* The gateway refuses the look-up itself (an older server, a 404):
          * it only made the send safer, so send without it. */
@@ -754,7 +524,7 @@ static int judge_lookup(struct ureq *w, const struct httpc_resp *resp, struct se
 
 static void judge_send(const struct httpc_resp *resp, struct send_result *r)
 {
-    if (!have_status(resp) || resp->status < 200 || resp->status >= 300) {
+    if (!sc_have_status(resp) || resp->status < 200 || resp->status >= 300) {
         classify_failure(resp, 1, r);
         return;
     }
@@ -770,9 +540,8 @@ static void judge_send(const struct httpc_resp *resp, struct send_result *r)
 static void judge_health(const struct httpc_resp *resp, struct sender_health *h)
 {
     memset(h, 0, sizeof *h);
-    if (!have_status(resp)) {
-        snprintf(h->state, sizeof h->state, "unreachable");
-        copy_text(h->detail, sizeof h->detail - 1, resp->error, strlen(resp->error));
+    if (!sc_have_status(resp)) {
+        sc_health_unreachable(resp, h);
         return;
     }
     if (resp->status < 200 || resp->status >= 300) {
@@ -792,7 +561,8 @@ static void judge_health(const struct httpc_resp *resp, struct sender_health *h)
     const json_t *conn = json_object_get(st, "connected");
     const json_t *logged = json_object_get(st, "loggedIn");
     if (json_is_string(word) && json_string_length(word) > 0)
-        copy_text(h->state, sizeof h->state - 1, json_string_value(word), json_string_length(word));
+        sc_copy_utf8(h->state, sizeof h->state - 1, json_string_value(word),
+                     json_string_length(word));
     else if (json_is_boolean(conn))
         snprintf(h->state, sizeof h->state, "%s",
                  json_is_true(conn) && !json_is_false(logged) ? "connected" : "disconnected");
@@ -802,7 +572,8 @@ static void judge_health(const struct httpc_resp *resp, struct sender_health *h)
     h->ok = strcmp(h->state, "connected") == 0 && !json_is_false(conn) && !json_is_false(logged);
     const json_t *why = json_object_get(inst, "lastDisconnectReason");
     if (!h->ok && json_is_string(why))
-        copy_text(h->detail, sizeof h->detail - 1, json_string_value(why), json_string_length(why));
+        sc_copy_utf8(h->detail, sizeof h->detail - 1, json_string_value(why),
+                     json_string_length(why));
     json_decref(root);
 }
 
@@ -812,7 +583,7 @@ static void finish(struct ureq *w, const struct send_result *r)
 {
     sender_done_fn done = w->done;
     void *ud = w->ud;
-    unlink_req(w->s, w);
+    sc_list_unlink(&w->s->head, &w->node);
     free_req(w);
     done(ud, r);
 }
@@ -827,7 +598,7 @@ static void on_http_done(void *ud, const struct httpc_resp *resp)
         judge_health(resp, &h);
         sender_health_fn fn = w->hdone;
         void *hud = w->ud;
-        unlink_req(w->s, w);
+        sc_list_unlink(&w->s->head, &w->node);
         free_req(w);
         fn(hud, &h);
         return;
@@ -852,34 +623,6 @@ static void on_http_done(void *ud, const struct httpc_resp *resp)
 }
 
 /* ---- send ---- */
-
-static int digits_ok(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (s[n] < '0' || s[n] > '9')
-            return 0;
-    return n >= 1 && n <= PHONE_DIGITS_MAX;
-}
-
-static int key_ok(const char *k)
-{
-    size_t n = 0;
-    for (; k[n]; n++)
-        if ((unsigned char)k[n] <= 32 || (unsigned char)k[n] >= 127)
-            return 0;
-    return n >= 1 && n <= IDEM_KEY_MAX;
-}
-
-/* The spec's media types for disparo's kinds; NULL for anything else. */
-static const char *media_type(const char *kind)
-{
-    static const char *const kinds[] = {"image", "video", "audio", "document", NULL};
-    for (size_t i = 0; kind && kinds[i]; i++)
-        if (strcmp(kind, kinds[i]) == 0)
-            return kinds[i];
-    return NULL;
-}
 
 /* /send/menu reads a choice "title|id" (or "title\nid"); an id that starts
  * like "copy:", "call:" or a URL makes a different kind of button. */
@@ -938,7 +681,8 @@ static int build_body(const sender *s, const struct sender_msg *m, char **body, 
 {
     int rc = DP_EINVAL;
     json_t *o = json_object();
-    const char *type = m->media ? media_type(m->media->kind) : NULL;
+    /* the spec's media types are disparo's kinds */
+    const char *type = m->media ? sc_media_kind(m->media->kind) : NULL;
 
     if (!o)
         return DP_ENOMEM;
@@ -993,7 +737,8 @@ static int uz_send(sender *s, const struct sender_msg *m, sender_done_fn done, v
         goto out;
     if (m->tmpl)
         goto out; /* templates are the Cloud API's; a QR gateway has none */
-    if (!digits_ok(m->to) || !key_ok(m->idempotency_key))
+    if (!sc_digits_ok(m->to, PHONE_DIGITS_MAX) ||
+        !sc_printable_ok(m->idempotency_key, strlen(m->idempotency_key), IDEM_KEY_MAX, 0))
         goto out;
     rc = DP_ENOMEM;
     w = calloc(1, sizeof *w);
@@ -1015,7 +760,7 @@ static int uz_send(sender *s, const struct sender_msg *m, sender_done_fn done, v
     rc = start_stage(w);
     if (rc != DP_OK)
         goto out;
-    link_req(s, w);
+    sc_list_push(&s->head, &w->node);
     w = NULL;
 out:
     free_req(w);
@@ -1040,7 +785,7 @@ static int uz_health(sender *s, sender_health_fn done, void *ud)
         free_req(w);
         return rc;
     }
-    link_req(s, w);
+    sc_list_push(&s->head, &w->node);
     return DP_OK;
 }
 
@@ -1070,8 +815,7 @@ static int secret_matches(const sender *s, const struct sender_webhook_req *req)
             return 0;
         n = strlen(given);
     }
-    size_t len = strlen(s->secret);
-    return n == len && crypto_equal(given, s->secret, len);
+    return sc_secret_equal(given, n, s->secret);
 }
 
 /* A boolean the gateway may also write as the string "True"/"False". */

@@ -16,19 +16,15 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/timer.h"
 #include "senders/sender.h"
+#include "support/fakehttp.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -69,8 +65,6 @@ struct ev {
 struct fx {
     struct event_base *base;
     struct evhttp *http;
-    httpc *hc;
-    dp_timers *timers;
     struct sender_hooks hooks;
     struct sender_env env;
     sender *s;
@@ -327,19 +321,6 @@ out:
 
 /* ---- the fake Graph API: answers ---- */
 
-static void reply_json(struct evhttp_request *req, int status, const char *body,
-                       const char *retry_after)
-{
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    evhttp_add_header(out, "Content-Type", "application/json");
-    if (retry_after)
-        evhttp_add_header(out, "Retry-After", retry_after);
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, body, strlen(body));
-    evhttp_send_reply(req, status, "X", b);
-    evbuffer_free(b);
-}
-
 static void reply_graph_error(struct evhttp_request *req, int status, long code, const char *msg,
                               int transient, const char *retry_after)
 {
@@ -349,33 +330,9 @@ static void reply_graph_error(struct evhttp_request *req, int status, long code,
     if (transient)
         json_object_set_new(json_object_get(e, "error"), "is_transient", json_true());
     char *t = json_dumps(e, JSON_COMPACT);
-    reply_json(req, status, t, retry_after);
+    fakehttp_reply(req, status, "application/json", t, retry_after);
     free(t);
     json_decref(e);
-}
-
-struct delayed {
-    struct fx *f;
-    struct evhttp_request *req;
-    int status;
-    char *body;
-};
-
-static void send_delayed(evutil_socket_t fd, short what, void *arg)
-{
-    struct delayed *d = arg;
-    (void)fd;
-    (void)what;
-    reply_json(d->req, d->status, d->body, NULL);
-    free(d->body);
-    free(d);
-}
-
-static void drop_conn(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    evhttp_connection_free(arg);
 }
 
 /* The message endpoint once the request passed the checks. */
@@ -385,9 +342,7 @@ static void answer_message(struct fx *f, struct evhttp_request *req)
     case FK_SILENT:
         return; /* the client times out; evhttp_free reclaims it */
     case FK_DROP:
-        /* Not from inside the callback: evhttp still holds the connection here. */
-        event_base_once(f->base, -1, EV_TIMEOUT, drop_conn, evhttp_request_get_connection(req),
-                        NULL);
+        fakehttp_drop(f->base, req);
         return;
     case FK_GRAPH:
         reply_graph_error(req, f->inject_status, f->inject_code,
@@ -395,7 +350,8 @@ static void answer_message(struct fx *f, struct evhttp_request *req)
                           f->retry_after);
         return;
     case FK_RAW:
-        reply_json(req, f->inject_status, f->raw_body ? f->raw_body : "", f->retry_after);
+        fakehttp_reply(req, f->inject_status, "application/json", f->raw_body ? f->raw_body : "",
+                       f->retry_after);
         return;
     case FK_OK:
         break;
@@ -406,24 +362,12 @@ static void answer_message(struct fx *f, struct evhttp_request *req)
              "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"x\",\"wa_id\":\"x\"}],"
              "\"messages\":[{\"id\":\"wamid.FAKE%d\",\"message_status\":\"accepted\"}]}",
              f->n_wamid);
-    if (f->latency_ms > 0) {
-        struct delayed *d = calloc(1, sizeof *d);
-        d->f = f;
-        d->req = req;
-        d->status = 200;
-        d->body = strdup(body);
-        struct timeval tv = {f->latency_ms / 1000, (f->latency_ms % 1000) * 1000};
-        event_base_once(f->base, -1, EV_TIMEOUT, send_delayed, d, &tv);
-        return;
-    }
-    reply_json(req, 200, body, NULL);
+    fakehttp_reply_later(f->base, req, f->latency_ms, 200, "application/json", body, NULL);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct fx *f = arg;
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     char want[256];
 
@@ -435,17 +379,11 @@ static void on_request(struct evhttp_request *req, void *arg)
     snprintf(f->path, sizeof f->path, "%s", evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "");
     snprintf(f->query, sizeof f->query, "%s",
              evhttp_uri_get_query(u) ? evhttp_uri_get_query(u) : "");
-    size_t n = evbuffer_get_length(ib);
-    if (n >= sizeof f->body)
-        n = sizeof f->body - 1;
-    evbuffer_copyout(ib, f->body, n);
-    f->body[n] = '\0';
-    const char *h = evhttp_find_header(in, "Authorization");
-    snprintf(f->auth, sizeof f->auth, "%s", h ? h : "");
-    h = evhttp_find_header(in, "Content-Type");
-    snprintf(f->content_type, sizeof f->content_type, "%s", h ? h : "");
+    fakehttp_body(req, f->body, sizeof f->body);
+    fakehttp_header(req, "Authorization", f->auth, sizeof f->auth);
+    fakehttp_header(req, "Content-Type", f->content_type, sizeof f->content_type);
     int post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
-    snprintf(f->method, sizeof f->method, "%s", post ? "POST" : "GET");
+    snprintf(f->method, sizeof f->method, "%s", fakehttp_method(req));
 
     if (strcmp(f->auth, "Bearer " TOKEN) != 0) {
         reply_graph_error(req, 401, 190, "Invalid OAuth access token - Cannot parse access token",
@@ -468,7 +406,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                               f->inject_msg ? f->inject_msg : "injected", 0, NULL);
             return;
         }
-        reply_json(req, 200, f->health_reply ? f->health_reply : "{}", NULL);
+        fakehttp_reply(req, 200, "application/json", f->health_reply ? f->health_reply : "{}",
+                       NULL);
         return;
     }
     snprintf(want, sizeof want, "/v23.0/%s/messages", PID);
@@ -523,40 +462,16 @@ static void rec_inbound(void *ud, int64_t sender_id, const char *from, const cha
     snprintf(e->context_id, sizeof e->context_id, "%s", context_id ? context_id : "");
 }
 
-static int dead_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s);
-    return ntohs(sa.sin_port);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->base = event_base_new();
-    f->http = evhttp_new(f->base);
-    evhttp_set_gencb(f->http, on_request, f);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
-    assert_non_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl), 0);
-    f->port = ntohs(sa.sin_port);
-    f->hc = httpc_new(f->base);
-    f->timers = timers_new(f->base);
-    assert_non_null(f->hc);
+    f->http = fakehttp_listen(f->base, on_request, f, 0, &f->port);
     f->hooks.ud = f;
     f->hooks.receipt = rec_receipt;
     f->hooks.inbound = rec_inbound;
-    f->env.base = f->base;
-    f->env.timers = f->timers;
-    f->env.http = f->hc;
-    f->env.hooks = &f->hooks;
+    fakehttp_env(&f->env, f->base, &f->hooks);
     f->mode = FK_OK;
     *state = f;
     return 0;
@@ -566,8 +481,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     cloudapi_sender.destroy(f->s);
-    httpc_free(f->hc);
-    timers_free(f->timers);
+    fakehttp_env_free(&f->env);
     evhttp_free(f->http);
     event_base_free(f->base);
     free(f);
@@ -586,33 +500,6 @@ static void on_health(void *ud, const struct sender_health *h)
     struct fx *f = ud;
     f->n_health++;
     f->health = *h;
-}
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-static void run_until(struct fx *f, int *counter, int want)
-{
-    struct event *t = event_new(f->base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 50000};
-    event_add(t, &tv);
-    int64_t deadline = timer_now_us() + 10 * 1000000;
-    while (*counter < want) {
-        assert_true(timer_now_us() < deadline);
-        event_base_loop(f->base, EVLOOP_ONCE);
-    }
-    event_free(t);
-}
-
-static void run_for(struct fx *f, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
 }
 
 /* Builds the sender aimed at the fake, with extra config fields ("" for none). */
@@ -637,7 +524,7 @@ static void send_msg(struct fx *f, const struct sender_msg *m)
     int before = f->n_done;
     assert_int_equal(cloudapi_sender.send(f->s, m, on_done, f), DP_OK);
     assert_int_equal(f->n_done, before); /* never synchronous */
-    run_until(f, &f->n_done, before + 1);
+    fakehttp_run_until(f->base, &f->n_done, before + 1);
 }
 
 static void send_text(struct fx *f, int attempt)
@@ -671,7 +558,7 @@ static void health_once(struct fx *f)
     int before = f->n_health;
     assert_int_equal(cloudapi_sender.health(f->s, on_health, f), DP_OK);
     assert_int_equal(f->n_health, before);
-    run_until(f, &f->n_health, before + 1);
+    fakehttp_run_until(f->base, &f->n_health, before + 1);
 }
 
 /* ---- validate ---- */
@@ -957,7 +844,7 @@ static void test_template(void **state)
     struct sender_template t3 = {.name = "", .language = "en"};
     m.tmpl = &t3;
     assert_int_equal(cloudapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 static void test_buttons(void **state)
@@ -1045,9 +932,9 @@ static void test_buttons(void **state)
     /* nbuttons without the array */
     m.buttons = NULL;
     assert_int_equal(cloudapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
-    run_for(f, 50);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_requests, sent);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 static void test_send_rejects(void **state)
@@ -1080,7 +967,7 @@ static void test_send_rejects(void **state)
     md.kind = NULL;
     assert_int_equal(cloudapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
     assert_int_equal(cloudapi_sender.send(f->s, NULL, on_done, f), DP_EINVAL);
-    run_for(f, 50);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_requests, 0);
     assert_int_equal(f->n_done, 0);
 }
@@ -1330,7 +1217,7 @@ static void test_dropped_connection_is_ambiguous(void **state)
 static void test_connection_refused(void **state)
 {
     struct fx *f = *state;
-    f->port = dead_port(); /* make() aims at it */
+    f->port = fakehttp_dead_port(); /* make() aims at it */
     make(f, "");
     send_text(f, 1);
     assert_int_equal(f->last.outcome, SEND_TRANSIENT);
@@ -1344,7 +1231,7 @@ static void test_proxy_closed_port_never_goes_direct(void **state)
 {
     struct fx *f = *state;
     char extra[128];
-    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", dead_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", fakehttp_dead_port());
     make(f, extra); /* base_url is the live fake */
     send_text(f, 1);
     assert_int_equal(f->n_requests, 0);
@@ -1357,7 +1244,7 @@ static void test_proxy_closed_port_never_goes_direct(void **state)
     cloudapi_sender.destroy(f->s);
     f->s = NULL;
 
-    snprintf(extra, sizeof extra, "\"proxy\": \"socks5://127.0.0.1:%d\"", dead_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"socks5://127.0.0.1:%d\"", fakehttp_dead_port());
     make(f, extra);
     send_text(f, 1);
     assert_int_equal(f->n_requests, 0);
@@ -1402,8 +1289,8 @@ static void test_latency_requests_overlap(void **state)
     int64_t t0 = timer_now_us();
     for (int i = 0; i < 5; i++)
         assert_int_equal(cloudapi_sender.send(f->s, &m, on_done, f), DP_OK);
-    assert_int_equal(httpc_in_flight(f->hc), 5);
-    run_until(f, &f->n_done, 5);
+    assert_int_equal(httpc_in_flight(f->env.http), 5);
+    fakehttp_run_until(f->base, &f->n_done, 5);
     int64_t took = timer_now_us() - t0;
     assert_true(took >= 280000);
     assert_true(took < 1200000); /* together, not one after another */
@@ -1424,12 +1311,12 @@ static void test_destroy_in_flight(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(cloudapi_sender.send(f->s, &m, on_done, f), DP_OK);
     assert_int_equal(cloudapi_sender.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(httpc_in_flight(f->hc), 4);
-    run_for(f, 100);
+    assert_int_equal(httpc_in_flight(f->env.http), 4);
+    fakehttp_run_for(f->base, 100);
     cloudapi_sender.destroy(f->s);
     f->s = NULL;
-    assert_int_equal(httpc_in_flight(f->hc), 0);
-    run_for(f, 50);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_done, 0);
     assert_int_equal(f->n_health, 0);
 }
@@ -1498,7 +1385,7 @@ static void test_health_unreachable(void **state)
 {
     struct fx *f = *state;
     int live = f->port;
-    f->port = dead_port();
+    f->port = fakehttp_dead_port();
     make(f, "");
     health_once(f);
     assert_int_equal(f->health.ok, 0);

@@ -13,20 +13,17 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/timer.h"
 #include "senders/sender.h"
+#include "support/fakehttp.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -70,8 +67,6 @@ struct rec_inbound {
 struct fx {
     struct event_base *base;
     struct evhttp *http;
-    httpc *hc;
-    dp_timers *timers;
     struct sender_hooks hooks;
     struct sender_env env;
     sender *s;
@@ -101,51 +96,12 @@ struct fx {
 
 /* ---- the fake Evolution API ---- */
 
-struct delayed {
-    struct evhttp_request *req;
-    int status;
-    char *body;
-    const char *retry_after;
-};
-
-static void send_now(struct evhttp_request *req, int status, const char *body,
-                     const char *retry_after)
-{
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
-    if (retry_after)
-        evhttp_add_header(oh, "Retry-After", retry_after);
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, body, strlen(body));
-    evhttp_send_reply(req, status, "X", b);
-    evbuffer_free(b);
-}
-
-static void on_delayed(evutil_socket_t fd, short what, void *arg)
-{
-    struct delayed *d = arg;
-    (void)fd;
-    (void)what;
-    send_now(d->req, d->status, d->body, d->retry_after);
-    free(d->body);
-    free(d);
-}
-
+/* Answers after the fake's latency, as Evolution's Express server does. */
 static void answer(struct fx *f, struct evhttp_request *req, int status, const char *body,
                    const char *retry_after)
 {
-    if (f->latency_ms <= 0) {
-        send_now(req, status, body, retry_after);
-        return;
-    }
-    struct delayed *d = calloc(1, sizeof *d);
-    assert_non_null(d);
-    d->req = req;
-    d->status = status;
-    d->body = strdup(body);
-    d->retry_after = retry_after;
-    struct timeval tv = {f->latency_ms / 1000, (f->latency_ms % 1000) * 1000};
-    assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, on_delayed, d, &tv), 0);
+    fakehttp_reply_later(f->base, req, f->latency_ms, status, "application/json; charset=utf-8",
+                         body, retry_after);
 }
 
 /* 400 the way Evolution's error handler shapes it, remembering why. */
@@ -257,23 +213,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
     struct fx *f = arg;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     char body[1024];
 
     f->n_requests++;
     f->reject[0] = '\0';
-    snprintf(f->method, sizeof f->method, "%s",
-             cmd == EVHTTP_REQ_POST  ? "POST"
-             : cmd == EVHTTP_REQ_GET ? "GET"
-                                     : "OTHER");
+    snprintf(f->method, sizeof f->method, "%s", fakehttp_method(req));
     const char *p = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     snprintf(f->path, sizeof f->path, "%s", p ? p : "");
-    size_t n = evbuffer_get_length(ib);
-    if (n >= sizeof f->body)
-        n = sizeof f->body - 1;
-    evbuffer_copyout(ib, f->body, n);
-    f->body[n] = '\0';
+    fakehttp_body(req, f->body, sizeof f->body);
 
     if (f->mode == FAKE_SILENT)
         return; /* the client times out; evhttp_free reclaims the request */
@@ -435,24 +383,11 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->base = event_base_new();
-    f->http = evhttp_new(f->base);
-    evhttp_set_gencb(f->http, on_request, f);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
-    assert_non_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl), 0);
-    f->port = ntohs(sa.sin_port);
-    f->hc = httpc_new(f->base);
-    f->timers = timers_new(f->base);
-    assert_non_null(f->hc);
+    f->http = fakehttp_listen(f->base, on_request, f, 0, &f->port);
     f->hooks.ud = f;
     f->hooks.receipt = on_receipt;
     f->hooks.inbound = on_inbound;
-    f->env.base = f->base;
-    f->env.timers = f->timers;
-    f->env.http = f->hc;
-    f->env.hooks = &f->hooks;
+    fakehttp_env(&f->env, f->base, &f->hooks);
     f->conn_state = "open";
     *state = f;
     return 0;
@@ -462,50 +397,11 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     EV.destroy(f->s);
-    httpc_free(f->hc);
-    timers_free(f->timers);
+    fakehttp_env_free(&f->env);
     evhttp_free(f->http);
     event_base_free(f->base);
     free(f);
     return 0;
-}
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-static void run_until(struct fx *f, const int *counter, int want)
-{
-    struct event *t = event_new(f->base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 50000};
-    event_add(t, &tv);
-    int64_t deadline = timer_now_us() + 10 * 1000000;
-    while (*counter < want) {
-        assert_true(timer_now_us() < deadline);
-        event_base_loop(f->base, EVLOOP_ONCE);
-    }
-    event_free(t);
-}
-
-static void run_for(struct fx *f, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
-}
-
-static int closed_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s);
-    return ntohs(sa.sin_port);
 }
 
 /* Builds the sender aimed at our fake: base_url gets path appended, instance
@@ -548,7 +444,7 @@ static void send_msg(struct fx *f, const struct sender_msg *m)
     int before = f->n_done;
     assert_int_equal(EV.send(f->s, m, on_done, f), DP_OK);
     assert_int_equal(f->n_done, before); /* never synchronous */
-    run_until(f, &f->n_done, before + 1);
+    fakehttp_run_until(f->base, &f->n_done, before + 1);
 }
 
 static void send_text(struct fx *f)
@@ -775,8 +671,8 @@ static void test_send_rejects(void **state)
     m.buttons = bad_title;
     m.nbuttons = 1;
     assert_int_equal(EV.send(f->s, &m, on_done, f), DP_EINVAL);
-    run_for(f, 50);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    fakehttp_run_for(f->base, 50);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
     assert_int_equal(f->n_requests, 0);
     assert_int_equal(f->n_done, 0);
 }
@@ -952,7 +848,7 @@ static void test_timeout_is_ambiguous(void **state)
     f->latency_ms = 600;
     send_text(f);
     assert_int_equal(f->last.outcome, SEND_AMBIGUOUS);
-    run_for(f, 700); /* let the late answer go out before teardown */
+    fakehttp_run_for(f->base, 700); /* let the late answer go out before teardown */
 }
 
 static void test_dropped_connection(void **state)
@@ -971,7 +867,7 @@ static void test_dropped_connection(void **state)
 static void test_refused_is_transient(void **state)
 {
     struct fx *f = *state;
-    make_full(f, closed_port(), "", INSTANCE, "");
+    make_full(f, fakehttp_dead_port(), "", INSTANCE, "");
     send_text(f);
     assert_int_equal(f->last.outcome, SEND_TRANSIENT);
     assert_int_equal(f->last.sender_fault, 1);
@@ -982,7 +878,7 @@ static void test_proxy_never_direct(void **state)
 {
     struct fx *f = *state;
     char extra[128];
-    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", closed_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", fakehttp_dead_port());
     make(f, extra);
     send_text(f);
     assert_int_equal(f->n_requests, 0); /* the fake was never reached */
@@ -991,7 +887,8 @@ static void test_proxy_never_direct(void **state)
     EV.destroy(f->s);
     f->s = NULL;
 
-    snprintf(extra, sizeof extra, "\"proxy\": \"socks5h://u:p@127.0.0.1:%d\"", closed_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"socks5h://u:p@127.0.0.1:%d\"",
+             fakehttp_dead_port());
     make(f, extra);
     send_text(f);
     assert_int_equal(f->n_requests, 0);
@@ -1014,12 +911,12 @@ static void test_destroy_in_flight(void **state)
                                .attempt = 1};
         assert_int_equal(EV.send(f->s, &m, on_done, f), DP_OK);
     }
-    assert_int_equal(httpc_in_flight(f->hc), 3);
-    run_for(f, 100);
+    assert_int_equal(httpc_in_flight(f->env.http), 3);
+    fakehttp_run_for(f->base, 100);
     EV.destroy(f->s);
     f->s = NULL;
-    assert_int_equal(httpc_in_flight(f->hc), 0);
-    run_for(f, 50);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_done, 0);
 }
 
@@ -1032,10 +929,10 @@ static void test_destroy_inside_done(void **state)
         .message_id = 1, .to = "5511999990001", .text = "x", .idempotency_key = "k", .attempt = 1};
     for (int i = 0; i < 4; i++)
         assert_int_equal(EV.send(f->s, &m, on_done, f), DP_OK);
-    run_until(f, &f->n_done, 1);
-    run_for(f, 100);
+    fakehttp_run_until(f->base, &f->n_done, 1);
+    fakehttp_run_for(f->base, 100);
     assert_int_equal(f->n_done, 1);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 /* ---- health ---- */
@@ -1052,7 +949,7 @@ static void check_health(struct fx *f)
     int before = f->n_health;
     assert_int_equal(EV.health(f->s, on_health, f), DP_OK);
     assert_int_equal(f->n_health, before);
-    run_until(f, &f->n_health, before + 1);
+    fakehttp_run_until(f->base, &f->n_health, before + 1);
 }
 
 static void test_health(void **state)
@@ -1090,7 +987,7 @@ static void test_health(void **state)
 static void test_health_unreachable(void **state)
 {
     struct fx *f = *state;
-    make_full(f, closed_port(), "", INSTANCE, "");
+    make_full(f, fakehttp_dead_port(), "", INSTANCE, "");
     check_health(f);
     assert_int_equal(f->health.ok, 0);
     assert_string_equal(f->health.state, "unreachable");
@@ -1100,7 +997,7 @@ static void test_health_unreachable(void **state)
 
     /* a proxy that is down: unreachable, and the fake never hears of it */
     char extra[128];
-    snprintf(extra, sizeof extra, "\"proxy\": \"socks5://127.0.0.1:%d\"", closed_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"socks5://127.0.0.1:%d\"", fakehttp_dead_port());
     make(f, extra);
     check_health(f);
     assert_int_equal(f->health.ok, 0);

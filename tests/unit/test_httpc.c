@@ -13,17 +13,14 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/timer.h"
+#include "support/fakehttp.h"
 #include "util/err.h"
 #include "util/httpc.h"
 
@@ -82,49 +79,22 @@ static const char *query(struct evhttp_request *req, const char *key, char *dst,
 
 static void reply_text(struct evhttp_request *req, int code, const char *text)
 {
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, text, strlen(text));
-    evhttp_send_reply(req, code, "X", b);
-    evbuffer_free(b);
+    fakehttp_reply(req, code, NULL, text, NULL);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct fx *f = arg;
     const char *uri = evhttp_request_get_uri(req);
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     struct evbuffer *ib = evhttp_request_get_input_buffer(req);
     char v[256];
 
     f->n_requests++;
     snprintf(f->uri, sizeof f->uri, "%s", uri);
-    switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET:
-        snprintf(f->method, sizeof f->method, "GET");
-        break;
-    case EVHTTP_REQ_POST:
-        snprintf(f->method, sizeof f->method, "POST");
-        break;
-    case EVHTTP_REQ_PUT:
-        snprintf(f->method, sizeof f->method, "PUT");
-        break;
-    case EVHTTP_REQ_DELETE:
-        snprintf(f->method, sizeof f->method, "DELETE");
-        break;
-    default:
-        snprintf(f->method, sizeof f->method, "OTHER");
-        break;
-    }
-    f->body_len = evbuffer_get_length(ib);
-    if (f->body_len >= sizeof f->body)
-        f->body_len = sizeof f->body - 1;
-    evbuffer_copyout(ib, f->body, f->body_len);
-    f->body[f->body_len] = '\0';
-    const char *h = evhttp_find_header(in, "X-Test");
-    snprintf(f->x_test, sizeof f->x_test, "%s", h ? h : "");
-    f->has_x_test = h != NULL;
-    h = evhttp_find_header(in, "Content-Type");
-    snprintf(f->content_type, sizeof f->content_type, "%s", h ? h : "");
+    snprintf(f->method, sizeof f->method, "%s", fakehttp_method(req));
+    f->body_len = fakehttp_body(req, f->body, sizeof f->body);
+    f->has_x_test = fakehttp_header(req, "X-Test", f->x_test, sizeof f->x_test);
+    fakehttp_header(req, "Content-Type", f->content_type, sizeof f->content_type);
     char *addr = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
@@ -183,17 +153,10 @@ static int setup(void **state)
     assert_non_null(f);
     f->base = event_base_new();
     assert_non_null(f->base);
-    f->http = evhttp_new(f->base);
-    assert_non_null(f->http);
-    evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-    evhttp_set_gencb(f->http, on_request, f);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
-    assert_non_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl), 0);
-    f->port = ntohs(sa.sin_port);
+    f->http = fakehttp_listen(f->base, on_request, f,
+                              EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                  EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD,
+                              &f->port);
     f->hc = httpc_new(f->base);
     assert_non_null(f->hc);
     *state = f;
@@ -233,49 +196,9 @@ static void on_done(void *ud, const struct httpc_resp *r)
         httpc_cancel(x->f->hc, x->cancel_in_done);
 }
 
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-/* Runs the loop until *counter reaches want; fails after 10 s. */
-static void run_until(struct fx *f, const int *counter, int want)
-{
-    struct event *t = event_new(f->base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 50000};
-    event_add(t, &tv);
-    int64_t deadline = timer_now_us() + 10 * 1000000;
-    while (*counter < want) {
-        assert_true(timer_now_us() < deadline);
-        event_base_loop(f->base, EVLOOP_ONCE);
-    }
-    event_free(t);
-}
-
-/* Runs the loop for ms milliseconds. */
-static void run_for(struct fx *f, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
-}
-
 static void url(struct fx *f, char *dst, size_t size, const char *path)
 {
     snprintf(dst, size, "http://127.0.0.1:%d%s", f->port, path);
-}
-
-static int dead_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s); /* nothing listens there now: connecting is refused */
-    return ntohs(sa.sin_port);
 }
 
 /* Starts one request and runs the loop until it is done. */
@@ -287,7 +210,7 @@ static void do_one(struct fx *f, const struct httpc_req *r, struct res *x)
     x->counter = &n;
     assert_int_equal(httpc_do(f->hc, r, on_done, x, NULL), DP_OK);
     assert_int_equal(x->calls, 0); /* never synchronous */
-    run_until(f, &n, 1);
+    fakehttp_run_until(f->base, &n, 1);
     assert_int_equal(x->calls, 1);
     assert_int_equal(httpc_in_flight(f->hc), 0);
 }
@@ -429,7 +352,7 @@ static void test_connection_refused(void **state)
     struct fx *f = *state;
     char u[128];
     struct res x;
-    snprintf(u, sizeof u, "http://127.0.0.1:%d/x", dead_port());
+    snprintf(u, sizeof u, "http://127.0.0.1:%d/x", fakehttp_dead_port());
     struct httpc_req r = {.url = u};
     do_one(f, &r, &x);
     assert_int_equal(x.curl_code, CURLE_COULDNT_CONNECT);
@@ -520,7 +443,7 @@ static void test_many_concurrent(void **state)
         assert_int_equal(httpc_do(f->hc, &r, on_done, &xs[i], NULL), DP_OK);
     }
     assert_int_equal(httpc_in_flight(f->hc), N);
-    run_until(f, &n, N);
+    fakehttp_run_until(f->base, &n, N);
     for (int i = 0; i < N; i++) {
         assert_int_equal(xs[i].calls, 1);
         assert_int_equal(xs[i].curl_code, 0);
@@ -568,8 +491,8 @@ static void test_cancel(void **state)
     httpc_cancel(f->hc, ha);
     b.cancel_in_done = hc2;
     assert_int_equal(httpc_do(f->hc, &rb, on_done, &b, NULL), DP_OK);
-    run_until(f, &n, 1);
-    run_for(f, 100);
+    fakehttp_run_until(f->base, &n, 1);
+    fakehttp_run_for(f->base, 100);
     assert_int_equal(a.calls, 0);
     assert_int_equal(b.calls, 1);
     assert_int_equal(c.calls, 0);
@@ -587,10 +510,10 @@ static void test_free_with_requests_in_flight(void **state)
         memset(&xs[i], 0, sizeof xs[i]);
         assert_int_equal(httpc_do(f->hc, &r, on_done, &xs[i], NULL), DP_OK);
     }
-    run_until(f, &f->n_held, 4); /* all four reached the server */
-    httpc_free(f->hc);           /* no callbacks, no leaks (ASan) */
+    fakehttp_run_until(f->base, &f->n_held, 4); /* all four reached the server */
+    httpc_free(f->hc);                          /* no callbacks, no leaks (ASan) */
     f->hc = NULL;
-    run_for(f, 50);
+    fakehttp_run_for(f->base, 50);
     for (int i = 0; i < 4; i++)
         assert_int_equal(xs[i].calls, 0);
 }
@@ -645,7 +568,7 @@ static void test_proxy_never_falls_back(void **state)
     char u[128], proxy[128];
     struct res x;
     url(f, u, sizeof u, "/hello");
-    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", dead_port());
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", fakehttp_dead_port());
     struct httpc_req r = {.url = u, .proxy = proxy};
     do_one(f, &r, &x);
     assert_int_equal(x.curl_code, CURLE_COULDNT_CONNECT);
@@ -660,7 +583,7 @@ static void test_proxy_never_falls_back(void **state)
     assert_int_not_equal(x.curl_code, 0);
     assert_int_equal(f->n_requests, 0);
 
-    snprintf(proxy, sizeof proxy, "socks5h://127.0.0.1:%d", dead_port());
+    snprintf(proxy, sizeof proxy, "socks5h://127.0.0.1:%d", fakehttp_dead_port());
     do_one(f, &r, &x);
     assert_int_not_equal(x.curl_code, 0);
     assert_int_equal(f->n_requests, 0);
@@ -672,7 +595,7 @@ static void test_env_proxy_ignored(void **state)
     char u[128], dead[128];
     struct res x;
     url(f, u, sizeof u, "/hello");
-    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", dead_port());
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", fakehttp_dead_port());
     setenv("http_proxy", dead, 1);
     setenv("HTTPS_PROXY", dead, 1);
     setenv("ALL_PROXY", dead, 1);

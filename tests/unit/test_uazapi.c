@@ -15,18 +15,15 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/timer.h"
 #include "senders/sender.h"
+#include "support/fakehttp.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -65,8 +62,6 @@ struct rec {
 struct fx {
     struct event_base *base;
     struct evhttp *http;
-    httpc *hc;
-    dp_timers *timers;
     struct sender_hooks hooks;
     struct sender_env env;
     sender *s;
@@ -229,53 +224,17 @@ static const char *schema_error(const json_t *body, const struct prop *props, ch
 
 /* ---- the fake gateway: answering ---- */
 
-struct later {
-    struct evhttp_request *req;
-    int status;
-    char *body;
-};
-
 static void send_json(struct evhttp_request *req, int status, const char *body)
 {
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, body, strlen(body));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, status, "X", b);
-    evbuffer_free(b);
+    fakehttp_reply(req, status, "application/json", body, NULL);
 }
 
-static void on_later(evutil_socket_t fd, short what, void *arg)
-{
-    struct later *l = arg;
-    (void)fd;
-    (void)what;
-    send_json(l->req, l->status, l->body);
-    free(l->body);
-    free(l);
-}
-
-/* Answers now, or after ms (the test lets every delayed answer arrive). */
+/* Answers now, or after ms (the test lets every delayed answer arrive); body
+ * is a new string this frees. */
 static void answer(struct fx *f, struct evhttp_request *req, int status, char *body, int ms)
 {
-    if (ms <= 0) {
-        send_json(req, status, body);
-        free(body);
-        return;
-    }
-    struct later *l = malloc(sizeof *l);
-    assert_non_null(l);
-    l->req = req;
-    l->status = status;
-    l->body = body;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, on_later, l, &tv), 0);
-}
-
-static void on_drop(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    evhttp_connection_free(evhttp_request_get_connection(arg));
+    fakehttp_reply_later(f->base, req, ms, status, "application/json", body, NULL);
+    free(body);
 }
 
 static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -329,8 +288,7 @@ static int injected(struct fx *f, struct evhttp_request *req, const char *path, 
         send_json(req, 401, "{\"error\":\"No session\"}");
         break;
     case INJ_429:
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "7");
-        send_json(req, 429, "{\"error\":\"Rate limit exceeded\"}");
+        fakehttp_reply(req, 429, "application/json", "{\"error\":\"Rate limit exceeded\"}", "7");
         break;
     case INJ_500:
         send_json(req, 500, "{\"error\":\"Failed to send message\"}");
@@ -351,8 +309,7 @@ static int injected(struct fx *f, struct evhttp_request *req, const char *path, 
     case INJ_DROP: {
         if (is_send)
             (void)store(f, body);
-        struct timeval zero = {0, 0};
-        assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, on_drop, req, &zero), 0);
+        fakehttp_drop(f->base, req);
         break;
     }
     default:
@@ -380,7 +337,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (!uri)
             uri = "/";
     }
-    snprintf(r->method, sizeof r->method, "%s", post ? "POST" : "GET");
+    snprintf(r->method, sizeof r->method, "%s", fakehttp_method(req));
     snprintf(r->path, sizeof r->path, "%s", uri);
     const char *tok = evhttp_find_header(in, "token");
     snprintf(r->token, sizeof r->token, "%s", tok ? tok : "");
@@ -504,25 +461,11 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->base = event_base_new();
-    f->http = evhttp_new(f->base);
-    evhttp_set_gencb(f->http, on_request, f);
-    evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
-    assert_non_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl), 0);
-    f->port = ntohs(sa.sin_port);
-    f->hc = httpc_new(f->base);
-    f->timers = timers_new(f->base);
-    assert_non_null(f->hc);
+    f->http = fakehttp_listen(f->base, on_request, f, EVHTTP_REQ_GET | EVHTTP_REQ_POST, &f->port);
     f->hooks.ud = f;
     f->hooks.receipt = on_receipt;
     f->hooks.inbound = on_inbound;
-    f->env.base = f->base;
-    f->env.timers = f->timers;
-    f->env.http = f->hc;
-    f->env.hooks = &f->hooks;
+    fakehttp_env(&f->env, f->base, &f->hooks);
     f->status_word = "connected";
     f->in_whatsapp = 1;
     *state = f;
@@ -533,8 +476,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     uazapi_sender.destroy(f->s);
-    httpc_free(f->hc);
-    timers_free(f->timers);
+    fakehttp_env_free(&f->env);
     evhttp_free(f->http);
     event_base_free(f->base);
     for (int i = 0; i < RECS_MAX; i++)
@@ -559,44 +501,6 @@ static void on_health(void *ud, const struct sender_health *h)
     struct fx *f = ud;
     f->n_health++;
     f->health = *h;
-}
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-static void run_until(struct fx *f, const int *counter, int want)
-{
-    struct event *t = event_new(f->base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 50000};
-    event_add(t, &tv);
-    int64_t deadline = timer_now_us() + 10 * 1000000;
-    while (*counter < want) {
-        assert_true(timer_now_us() < deadline);
-        event_base_loop(f->base, EVLOOP_ONCE);
-    }
-    event_free(t);
-}
-
-static void run_for(struct fx *f, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
-}
-
-static int dead_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s);
-    return ntohs(sa.sin_port);
 }
 
 /* Builds the sender on base_url (NULL = the fake) with extra config fields. */
@@ -640,7 +544,7 @@ static void send_msg(struct fx *f, const struct sender_msg *m)
     int before = f->n_done;
     assert_int_equal(uazapi_sender.send(f->s, m, on_done, f), DP_OK);
     assert_int_equal(f->n_done, before); /* never synchronous */
-    run_until(f, &f->n_done, before + 1);
+    fakehttp_run_until(f->base, &f->n_done, before + 1);
 }
 
 static void send_default(struct fx *f)
@@ -910,7 +814,7 @@ static void test_send_media(void **state)
     bad.kind = "image";
     bad.url = "";
     assert_int_equal(uazapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 static void test_send_buttons(void **state)
@@ -963,7 +867,7 @@ static void test_send_buttons(void **state)
     m.media = NULL;
     m.text = "";
     assert_int_equal(uazapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 static void test_send_rejects(void **state)
@@ -993,7 +897,7 @@ static void test_send_rejects(void **state)
     assert_int_equal(uazapi_sender.send(f->s, &m, on_done, f), DP_EINVAL);
     m = msg();
     assert_int_equal(uazapi_sender.send(f->s, &m, NULL, f), DP_EINVAL);
-    run_for(f, 50);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_requests, 0);
     assert_int_equal(f->n_done, 0);
 }
@@ -1237,7 +1141,7 @@ static void test_connection_refused(void **state)
 {
     struct fx *f = *state;
     char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", dead_port());
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", fakehttp_dead_port());
     make_at(f, base, "");
     send_default(f);
     assert_int_equal(f->last.outcome, SEND_TRANSIENT);
@@ -1249,7 +1153,7 @@ static void test_proxy_closed_port(void **state)
 {
     struct fx *f = *state;
     char extra[128];
-    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", dead_port());
+    snprintf(extra, sizeof extra, "\"proxy\": \"http://127.0.0.1:%d\"", fakehttp_dead_port());
     make(f, extra); /* base_url is the live fake: it must not be reached */
     send_default(f);
     assert_int_equal(f->n_requests, 0);
@@ -1258,7 +1162,7 @@ static void test_proxy_closed_port(void **state)
     assert_string_equal(f->last.code, "connect_error");
 
     uazapi_sender.health(f->s, on_health, f);
-    run_until(f, &f->n_health, 1);
+    fakehttp_run_until(f->base, &f->n_health, 1);
     assert_int_equal(f->n_requests, 0);
     assert_int_equal(f->health.ok, 0);
     assert_string_equal(f->health.state, "unreachable");
@@ -1286,12 +1190,12 @@ static void test_destroy_in_flight(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(uazapi_sender.send(f->s, &m, on_done, f), DP_OK);
     assert_int_equal(uazapi_sender.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(httpc_in_flight(f->hc), 4);
-    run_for(f, 100);
+    assert_int_equal(httpc_in_flight(f->env.http), 4);
+    fakehttp_run_for(f->base, 100);
     uazapi_sender.destroy(f->s);
     f->s = NULL;
-    assert_int_equal(httpc_in_flight(f->hc), 0);
-    run_for(f, 50);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_done, 0);
     assert_int_equal(f->n_health, 0);
 }
@@ -1304,10 +1208,10 @@ static void test_destroy_inside_done(void **state)
     struct sender_msg m = msg();
     for (int i = 0; i < 3; i++)
         assert_int_equal(uazapi_sender.send(f->s, &m, on_done, f), DP_OK);
-    run_until(f, &f->n_done, 1);
-    run_for(f, 100);
+    fakehttp_run_until(f->base, &f->n_done, 1);
+    fakehttp_run_for(f->base, 100);
     assert_int_equal(f->n_done, 1);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 /* ---- webhooks ---- */
@@ -1557,7 +1461,7 @@ static void health(struct fx *f)
     int before = f->n_health;
     assert_int_equal(uazapi_sender.health(f->s, on_health, f), DP_OK);
     assert_int_equal(f->n_health, before);
-    run_until(f, &f->n_health, before + 1);
+    fakehttp_run_until(f->base, &f->n_health, before + 1);
 }
 
 static void test_health(void **state)
@@ -1611,7 +1515,7 @@ static void test_health_bad_token_and_unreachable(void **state)
     uazapi_sender.destroy(f->s);
     f->s = NULL;
 
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", dead_port());
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", fakehttp_dead_port());
     make_at(f, base, "");
     health(f);
     assert_int_equal(f->health.ok, 0);

@@ -11,17 +11,13 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/timer.h"
 #include "senders/sender.h"
+#include "support/fakehttp.h"
 #include "util/err.h"
 #include "util/httpc.h"
 
@@ -30,8 +26,6 @@ extern const struct sender_vtab webhook_sender;
 struct fx {
     struct event_base *base;
     struct evhttp *http;
-    httpc *hc;
-    dp_timers *timers;
     struct sender_hooks hooks;
     struct sender_env env;
     sender *s;
@@ -59,34 +53,17 @@ struct fx {
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct fx *f = arg;
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
     f->n_requests++;
     f->method_post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
     snprintf(f->uri, sizeof f->uri, "%s", evhttp_request_get_uri(req));
-    size_t n = evbuffer_get_length(ib);
-    if (n >= sizeof f->body)
-        n = sizeof f->body - 1;
-    evbuffer_copyout(ib, f->body, n);
-    f->body[n] = '\0';
-    const char *h = evhttp_find_header(in, "Content-Type");
-    snprintf(f->content_type, sizeof f->content_type, "%s", h ? h : "");
-    h = evhttp_find_header(in, "Idempotency-Key");
-    snprintf(f->idem, sizeof f->idem, "%s", h ? h : "");
-    h = evhttp_find_header(in, "X-Token");
-    snprintf(f->token, sizeof f->token, "%s", h ? h : "");
-    h = evhttp_find_header(in, "X-Empty");
-    f->has_empty_hdr = h != NULL;
-    snprintf(f->empty_hdr, sizeof f->empty_hdr, "%s", h ? h : "");
+    fakehttp_body(req, f->body, sizeof f->body);
+    fakehttp_header(req, "Content-Type", f->content_type, sizeof f->content_type);
+    fakehttp_header(req, "Idempotency-Key", f->idem, sizeof f->idem);
+    fakehttp_header(req, "X-Token", f->token, sizeof f->token);
+    f->has_empty_hdr = fakehttp_header(req, "X-Empty", f->empty_hdr, sizeof f->empty_hdr);
     if (f->status == 0)
         return; /* silence: the client times out; evhttp_free reclaims it */
-    if (f->retry_after)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", f->retry_after);
-    struct evbuffer *b = evbuffer_new();
-    if (f->reply)
-        evbuffer_add(b, f->reply, strlen(f->reply));
-    evhttp_send_reply(req, f->status, "X", b);
-    evbuffer_free(b);
+    fakehttp_reply(req, f->status, NULL, f->reply, f->retry_after);
 }
 
 static int setup(void **state)
@@ -94,21 +71,8 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->base = event_base_new();
-    f->http = evhttp_new(f->base);
-    evhttp_set_gencb(f->http, on_request, f);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
-    assert_non_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl), 0);
-    f->port = ntohs(sa.sin_port);
-    f->hc = httpc_new(f->base);
-    f->timers = timers_new(f->base);
-    assert_non_null(f->hc);
-    f->env.base = f->base;
-    f->env.timers = f->timers;
-    f->env.http = f->hc;
-    f->env.hooks = &f->hooks;
+    f->http = fakehttp_listen(f->base, on_request, f, 0, &f->port);
+    fakehttp_env(&f->env, f->base, &f->hooks);
     f->status = 200;
     *state = f;
     return 0;
@@ -118,8 +82,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     webhook_sender.destroy(f->s);
-    httpc_free(f->hc);
-    timers_free(f->timers);
+    fakehttp_env_free(&f->env);
     evhttp_free(f->http);
     event_base_free(f->base);
     free(f);
@@ -135,33 +98,6 @@ static void on_done(void *ud, const struct send_result *r)
         webhook_sender.destroy(f->s);
         f->s = NULL;
     }
-}
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-static void run_until(struct fx *f, int want)
-{
-    struct event *t = event_new(f->base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 50000};
-    event_add(t, &tv);
-    int64_t deadline = timer_now_us() + 10 * 1000000;
-    while (f->n_done < want) {
-        assert_true(timer_now_us() < deadline);
-        event_base_loop(f->base, EVLOOP_ONCE);
-    }
-    event_free(t);
-}
-
-static void run_for(struct fx *f, int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
 }
 
 /* Builds the sender from extra config fields ("" for none) aimed at path on
@@ -190,7 +126,7 @@ static void send_one(struct fx *f)
     int before = f->n_done;
     assert_int_equal(webhook_sender.send(f->s, &m, on_done, f), DP_OK);
     assert_int_equal(f->n_done, before); /* never synchronous */
-    run_until(f, before + 1);
+    fakehttp_run_until(f->base, &f->n_done, before + 1);
 }
 
 /* ---- the request ---- */
@@ -348,13 +284,7 @@ static void test_timeout(void **state)
 static void test_connection_refused(void **state)
 {
     struct fx *f = *state;
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s);
-    f->port = ntohs(sa.sin_port); /* make() aims at it */
+    f->port = fakehttp_dead_port(); /* make() aims at it */
     make(f, "/", "");
     send_one(f);
     assert_int_equal(f->last.outcome, SEND_TRANSIENT);
@@ -429,12 +359,12 @@ static void test_destroy_in_flight(void **state)
                            .attempt = 1};
     for (int i = 0; i < 3; i++)
         assert_int_equal(webhook_sender.send(f->s, &m, on_done, f), DP_OK);
-    assert_int_equal(httpc_in_flight(f->hc), 3);
-    run_for(f, 100);
+    assert_int_equal(httpc_in_flight(f->env.http), 3);
+    fakehttp_run_for(f->base, 100);
     webhook_sender.destroy(f->s);
     f->s = NULL;
-    assert_int_equal(httpc_in_flight(f->hc), 0);
-    run_for(f, 50);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
+    fakehttp_run_for(f->base, 50);
     assert_int_equal(f->n_done, 0);
 }
 
@@ -451,10 +381,10 @@ static void test_destroy_inside_done(void **state)
                            .attempt = 1};
     for (int i = 0; i < 4; i++)
         assert_int_equal(webhook_sender.send(f->s, &m, on_done, f), DP_OK);
-    run_until(f, 1);
-    run_for(f, 100);
+    fakehttp_run_until(f->base, &f->n_done, 1);
+    fakehttp_run_for(f->base, 100);
     assert_int_equal(f->n_done, 1);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
 }
 
 static void test_send_rejects(void **state)
@@ -471,7 +401,7 @@ static void test_send_rejects(void **state)
     m.idempotency_key = "ok";
     m.text = "\xff\xfe";
     assert_int_equal(webhook_sender.send(f->s, &m, on_done, f), DP_EINVAL);
-    assert_int_equal(httpc_in_flight(f->hc), 0);
+    assert_int_equal(httpc_in_flight(f->env.http), 0);
     assert_int_equal(f->n_done, 0);
 }
 
