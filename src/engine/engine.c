@@ -1351,6 +1351,19 @@ static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enu
     }
 }
 
+static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
+{
+    engine *eng = ud;
+    struct esender *s = sender_get(eng, sender_id);
+    dp_err e;
+    if (!s)
+        return;
+    if (eng->st->v->restriction_add(eng->st, s->ws, "no_whatsapp", phone, 0, "no WhatsApp",
+                                    "gateway", wall_ms(), &e))
+        fatal_store("restriction_add", &e);
+    schedule_flush(eng);
+}
+
 static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text,
                        const char *button_id, const char *context_id)
 {
@@ -1627,7 +1640,8 @@ int engine_new(struct event_base *base, store *st, const struct engine_opts *o, 
         engine_free(eng);
         return dp_err_set(e, DP_ENOMEM, "cannot set up the event loop");
     }
-    eng->hooks = (struct sender_hooks){.ud = eng, .receipt = on_receipt, .inbound = on_inbound};
+    eng->hooks = (struct sender_hooks){
+        .ud = eng, .receipt = on_receipt, .inbound = on_inbound, .no_whatsapp = on_no_whatsapp};
     eng->env = (struct sender_env){
         .base = base, .timers = eng->timers, .http = eng->http, .hooks = &eng->hooks};
     *out = eng;

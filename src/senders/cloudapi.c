@@ -925,6 +925,10 @@ static void report_status(const struct sender_hooks *hk, int64_t sid, const json
         d = "";
     sc_copy_detail(detail, sizeof detail, d, strlen(d));
     hk->receipt(hk->ud, sid, id, st, code, detail);
+    /* 131026: the number has no WhatsApp (Meta says so only after accepting) */
+    const char *to = sc_jstr(item, "recipient_id");
+    if (json_is_integer(c) && json_integer_value(c) == 131026 && to && *to && hk->no_whatsapp)
+        hk->no_whatsapp(hk->ud, sid, to);
 }
 
 /* One messages[] item → hooks->inbound: text, template quick reply (button)

@@ -100,6 +100,9 @@ struct sender_hooks {
      * gateway says; NULL otherwise. Strings are borrowed for the call. */
     void (*inbound)(void *ud, int64_t sender_id, const char *from, const char *text,
                     const char *button_id, const char *context_id);
+    /* The gateway says, outside a send's own answer (in a receipt), that this
+     * number has no WhatsApp. May be NULL. */
+    void (*no_whatsapp)(void *ud, int64_t sender_id, const char *phone);
 };
 
 /* A gateway's callback to /webhooks/{sender_id}[/{secret}], as received. */

@@ -244,6 +244,22 @@ class TestCloudAPI(E2ETest):
         self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
         self.assertEqual(self.by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
 
+    def test_no_whatsapp_receipt_restricts_the_phone(self):
+        people = contacts(1)
+        c = self.campaign([self.sender["id"]], people, start=True)
+        self.wait_status(c["id"], "completed", 10)
+        m = self.by_phone(c["id"])[people[0]["phone"]]
+        # Meta accepted the send, then reports in a webhook that the number has no WhatsApp
+        st, _ = self.post_hook(statuses_payload([(m["provider_message_id"], "failed", m["phone"],
+                                                  [{"code": 131026, "title": "Message undeliverable"}])]))
+        self.assertEqual(st, 200)
+        self.assertEqual(self.by_phone(c["id"])[m["phone"]]["status"], "failed")
+        later = self.campaign([self.sender["id"]], people, start=True)
+        later = self.wait_status(later["id"], "completed", 10)
+        lm = self.by_phone(later["id"])[m["phone"]]
+        self.assertEqual((lm["status"], lm["error"]["code"]), ("skipped", "restricted"), lm)
+        self.assertEqual(len(self.graph.sent), 1, "the restricted phone got no second send")
+
     def test_receipt_before_the_send_answer(self):
         # the fake answers the send after 1 s; Meta's "delivered" arrives first
         self.graph.delay = 1.0
