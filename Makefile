@@ -35,6 +35,8 @@ LISTEN ?= 127.0.0.1:8080
 DATA   ?= ./data
 
 .PHONY: all deps run test unit e2e bench clean fmt
+# keep the unit tests' objects between runs (they are intermediates of a pattern chain)
+.SECONDARY:
 all: build/rel/disparo
 
 deps:

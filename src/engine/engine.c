@@ -148,6 +148,11 @@ struct engine {
     struct emsg *flying; /* handed to a sender, no answer yet */
     struct esender *zombies; /* deleted senders with sends still in flight */
     struct test_send *tests; /* POST /senders/{id}/test in flight */
+    /* cheap guards for two per-message look-ups: most of the time there is
+     * nothing parked and, until an operator or a gateway restricts a phone,
+     * no restriction at all */
+    int64_t parked;
+    int restrictions;
     struct camp *dirty;
     dp_rng rng;
     char cc[8];
@@ -999,6 +1004,8 @@ static int camp_restricted(struct camp *c, struct emsg *em, struct esender *s)
     engine *eng = c->eng;
     char alt[16], list[64];
     dp_err e;
+    if (!eng->restrictions)
+        return 0;
     int has_alt = phone_br_alt(em->m.phone, alt);
     if (eng->st->v->restriction_check(eng->st, c->ws, em->m.phone, has_alt ? alt : NULL, s->id,
                                       wall_ms(), list, sizeof list, &e))
@@ -1180,6 +1187,7 @@ struct parked {
 static int parked_cb(void *ud, int status, int64_t at, const char *code, const char *detail)
 {
     struct parked *p = ud;
+    p->eng->parked--;
     (void)apply_receipt(p->eng, p->sender_id, p->provider_id, status, at, code, detail);
     return 0;
 }
@@ -1248,7 +1256,7 @@ static void on_send_done(void *ud, const struct send_result *r)
     if (eng->st->v->message_update(eng->st, &em->m, &e))
         fatal_store("message_update", &e);
     count_move(c, MS_SENDING, to);
-    if (to == MS_SENT && em->m.provider_id) {
+    if (to == MS_SENT && em->m.provider_id && eng->parked > 0) {
         struct parked p = {eng, em->m.sender_id, em->m.provider_id};
         if (eng->st->v->receipt_take(eng->st, em->m.sender_id, em->m.provider_id, parked_cb, &p,
                                      &e))
@@ -1276,6 +1284,7 @@ static void on_send_done(void *ud, const struct send_result *r)
         if (eng->st->v->restriction_add(eng->st, c->ws, "no_whatsapp", em->m.phone, 0,
                                         em->m.error_code, "gateway", now, &e))
             fatal_store("restriction_add", &e);
+        eng->restrictions = 1;
     }
     if ((r->action == ACT_STOP_SENDER || r->action == ACT_UNAVAILABLE) && !s->deleted &&
         r->outcome != SEND_OK)
@@ -1347,6 +1356,7 @@ static void on_receipt(void *ud, int64_t sender_id, const char *provider_id, enu
         if (eng->st->v->receipt_park(eng->st, sender_id, provider_id, map[rs], wall_ms(), code,
                                      detail, &e))
             fatal_store("receipt_park", &e);
+        eng->parked++;
         schedule_flush(eng);
     }
 }
@@ -1361,6 +1371,7 @@ static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
     if (eng->st->v->restriction_add(eng->st, s->ws, "no_whatsapp", phone, 0, "no WhatsApp",
                                     "gateway", wall_ms(), &e))
         fatal_store("restriction_add", &e);
+    eng->restrictions = 1;
     schedule_flush(eng);
 }
 
@@ -1701,6 +1712,9 @@ int engine_start(engine *eng, dp_err *e)
 {
     int rc;
     store *st = eng->st;
+    if ((rc = st->v->receipt_parked_count(st, &eng->parked, e)) ||
+        (rc = st->v->restriction_any(st, &eng->restrictions, e)))
+        return rc;
     if ((rc = st->v->sender_list(st, 0, load_sender_cb, eng, e)))
         return rc;
     if ((rc = st->v->campaign_list(st, 0, -1, recover_cb, eng, e)))

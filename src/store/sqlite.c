@@ -413,6 +413,8 @@ enum {
     X(Q_EARLY_TAKE, "SELECT status, at, code, detail FROM early_receipts"                          \
                     " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY status")                   \
     X(Q_EARLY_DROP, "DELETE FROM early_receipts WHERE sender_id = ?1 AND provider_id = ?2")        \
+    X(Q_EARLY_COUNT, "SELECT count(*) FROM early_receipts")                                        \
+    X(Q_RESTRICT_ANY, "SELECT EXISTS (SELECT 1 FROM restrictions)")                                \
     X(Q_RLIST_FIND, "SELECT id, retention_days FROM restriction_lists WHERE ws = ?1 AND name = ?2") \
     X(Q_RLIST_INSERT, "INSERT INTO restriction_lists (ws, name, retention_days, created_at)"       \
                       " VALUES (?1, ?2, ?3, ?4)")                                                   \
@@ -1902,6 +1904,33 @@ static int sq_receipt_park(store *st, int64_t sender_id, const char *provider_id
     return rc;
 }
 
+static int scalar(struct sq *sq, int q, int64_t *out, const char *what, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, q, e);
+    int rc = DP_OK;
+    if (!s)
+        return DP_EINTERNAL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = c_i64(s, 0);
+    else
+        rc = db_fail(sq->db, e, what);
+    q_done(s);
+    return rc;
+}
+
+static int sq_receipt_parked_count(store *st, int64_t *n, dp_err *e)
+{
+    return scalar(sq_of(st), Q_EARLY_COUNT, n, "receipt_parked_count", e);
+}
+
+static int sq_restriction_any(store *st, int *any, dp_err *e)
+{
+    int64_t v = 0;
+    int rc = scalar(sq_of(st), Q_RESTRICT_ANY, &v, "restriction_any", e);
+    *any = v != 0;
+    return rc;
+}
+
 static int sq_receipt_take(store *st, int64_t sender_id, const char *provider_id,
                            st_receipt_cb cb, void *ud, dp_err *e)
 {
@@ -2128,6 +2157,8 @@ static const struct store_vtab sqlite_vtab = {
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
     .restriction_add = sq_restriction_add,
+    .receipt_parked_count = sq_receipt_parked_count,
+    .restriction_any = sq_restriction_any,
     .restriction_check = sq_restriction_check,
     .message_reply = sq_message_reply,
     .receipt_park = sq_receipt_park,

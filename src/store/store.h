@@ -207,6 +207,10 @@ struct store_vtab {
      * than its own answer): kept until receipt_take() finds it. */
     int (*receipt_park)(store *st, int64_t sender_id, const char *provider_id, int status,
                         int64_t at, const char *code, const char *detail, dp_err *e);
+    /* How many receipts are parked, and whether any restriction entry exists
+     * at all: the engine skips both per-message look-ups while they are 0. */
+    int (*receipt_parked_count)(store *st, int64_t *n, dp_err *e);
+    int (*restriction_any)(store *st, int *any, dp_err *e);
     /* Hands the parked receipts of a provider id to cb, in status order, and
      * forgets them. */
     int (*receipt_take)(store *st, int64_t sender_id, const char *provider_id, st_receipt_cb cb,
