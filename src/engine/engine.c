@@ -153,6 +153,7 @@ struct engine {
      * no restriction at all */
     int64_t parked;
     int restrictions;
+    int draining; /* stopping: no new sends */
     struct camp *dirty;
     dp_rng rng;
     char cc[8];
@@ -901,6 +902,17 @@ static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
 
 /* ---- sender holds and health ------------------------------------------ */
 
+/* A sender came back: campaigns that had none look again. */
+static void wake_no_sender(engine *eng)
+{
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            if (c->status == CS_RUNNING && c->reason && strcmp(c->reason, "no_sender") == 0)
+                camp_tick(c, NULL);
+        }
+}
+
 static void health_schedule(struct esender *s, int64_t delay_ms)
 {
     if (timer_arm_in(s->eng->timers, &s->health_timer, delay_ms * 1000))
@@ -914,12 +926,7 @@ static void sender_release(struct esender *s)
         return;
     s->held = 0;
     log_info("sender back in rotation", "sender=%lld", (long long)s->id);
-    for (size_t i = 0; i < eng->camps.cap; i++)
-        if (eng->camps.used[i]) {
-            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
-            if (c->status == CS_RUNNING && c->reason && strcmp(c->reason, "no_sender") == 0)
-                camp_tick(c, NULL);
-        }
+    wake_no_sender(eng);
 }
 
 /* Takes a sick sender out of every rotation: campaigns waiting for it look
@@ -1048,7 +1055,7 @@ static void on_camp_timer(dp_timer *t, void *ud)
  * that just woke this campaign from its queue, or NULL. */
 static void camp_tick(struct camp *c, struct esender *granted)
 {
-    if (c->status != CS_RUNNING)
+    if (c->status != CS_RUNNING || c->eng->draining)
         return;
     engine *eng = c->eng;
     int64_t now = wall_ms();
@@ -1727,7 +1734,9 @@ int engine_start(engine *eng, dp_err *e)
 
 void engine_drain(engine *eng, int timeout_ms)
 {
-    /* stop starting new sends, let the ones in flight finish */
+    /* stop starting new sends (camp_tick checks the flag), let the ones in
+     * flight finish and record their answers */
+    eng->draining = 1;
     for (size_t i = 0; i < eng->camps.cap; i++)
         if (eng->camps.used[i]) {
             struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
@@ -1735,27 +1744,14 @@ void engine_drain(engine *eng, int timeout_ms)
             wq_remove(c);
         }
     int64_t deadline = timer_now_us() + (int64_t)timeout_ms * 1000;
+    dp_err e;
     for (;;) {
-        dp_err e;
         if (engine_flush(eng, &e))
             fatal_store("commit", &e);
-        int64_t inflight = 0;
-        for (size_t i = 0; i < eng->camps.cap; i++)
-            if (eng->camps.used[i])
-                inflight += ((struct camp *)(intptr_t)eng->camps.vals[i])->in_flight;
-        if (inflight == 0 || timer_now_us() >= deadline)
+        if (!eng->flying || timer_now_us() >= deadline)
             break;
         event_base_loop(eng->base, EVLOOP_ONCE);
-        for (size_t i = 0; i < eng->camps.cap; i++)
-            if (eng->camps.used[i]) {
-                struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
-                timer_cancel(eng->timers, &c->timer);
-                wq_remove(c);
-            }
     }
-    dp_err e;
-    if (engine_flush(eng, &e))
-        fatal_store("commit", &e);
 }
 
 int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e)
@@ -1787,12 +1783,7 @@ int engine_sender_changed(engine *eng, int64_t sender_id, dp_err *e)
     if (rc)
         return rc;
     /* a sender that came back may unblock campaigns that had none */
-    for (size_t i = 0; i < eng->camps.cap; i++)
-        if (eng->camps.used[i]) {
-            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
-            if (c->status == CS_RUNNING && c->reason && strcmp(c->reason, "no_sender") == 0)
-                camp_tick(c, NULL);
-        }
+    wake_no_sender(eng);
     s = sender_get(eng, sender_id);
     if (s)
         sender_wake(s);
