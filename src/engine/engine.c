@@ -29,6 +29,7 @@
 #include "util/buf.h"
 #include "util/httpc.h"
 #include "util/imap.h"
+#include "util/keyword.h"
 #include "util/log.h"
 #include "util/phone.h"
 #include "util/timefmt.h"
@@ -1382,10 +1383,58 @@ static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
     schedule_flush(eng);
 }
 
+struct kw_ctx {
+    const char *text;
+    char list[64];
+    char keyword[KEYWORD_RULE_MAX + 1];
+};
+
+static int kw_cb(void *ud, const char *keyword, const char *match, int case_sensitive,
+                 const char *list)
+{
+    struct kw_ctx *k = ud;
+    enum keyword_match how;
+    if (keyword_match_parse(match, &how, NULL) != DP_OK ||
+        !keyword_matches(keyword, how, case_sensitive, k->text))
+        return 0;
+    snprintf(k->list, sizeof k->list, "%s", list);
+    snprintf(k->keyword, sizeof k->keyword, "%s", keyword);
+    return 1; /* the first rule that matches decides */
+}
+
+/* An opt-out ("SAIR") in any reply puts the phone on the rule's list at
+ * once: every campaign of the workspace checks it right before each send. */
+static void apply_keyword_rules(engine *eng, int64_t ws, const char *from, const char *text)
+{
+    struct kw_ctx k = {.text = text};
+    dp_err e;
+    int rc = eng->st->v->keyword_rules(eng->st, ws, kw_cb, &k, &e);
+    if (rc < 0)
+        fatal_store("keyword_rules", &e);
+    if (!k.list[0])
+        return;
+    char reason[KEYWORD_RULE_MAX + 32];
+    snprintf(reason, sizeof reason, "replied %s", k.keyword);
+    rc = eng->st->v->restriction_add(eng->st, ws, k.list, from, 0, reason, "keyword", wall_ms(),
+                                     &e);
+    if (rc == DP_ENOTFOUND) {
+        log_warn("keyword rule names a list that does not exist", "list=%s", k.list);
+        return;
+    }
+    if (rc)
+        fatal_store("restriction_add", &e);
+    eng->restrictions = 1;
+    log_info("contact opted out by keyword", "from=%s keyword=%s list=%s", from, k.keyword,
+             k.list);
+}
+
 static void on_inbound(void *ud, int64_t sender_id, const char *from, const char *text,
                        const char *button_id, const char *context_id)
 {
     engine *eng = ud;
+    struct esender *s = sender_get(eng, sender_id);
+    if (s && text && *text)
+        apply_keyword_rules(eng, s->ws, from, text);
     int64_t cid = 0;
     int first_reply = 0, first_click = 0;
     dp_err e;

@@ -236,6 +236,20 @@ static const char *const migrations[] = {
     /* 4: members added are counted by the store per transaction (a
      * million-row import paid a trigger's UPDATE on every row). */
     "DROP TRIGGER list_members_count_add;",
+
+    /* 5: keyword rules: an inbound reply that matches puts its sender's
+     * phone on a restriction list. A workspace without rules gets the
+     * defaults (PARAR, SAIR, STOP, CANCELAR, DESCADASTRAR) on first use. */
+    "CREATE TABLE keyword_rules ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ws INTEGER NOT NULL REFERENCES workspaces (id),"
+    "  keyword TEXT NOT NULL,"
+    "  match TEXT NOT NULL,"
+    "  case_sensitive INTEGER NOT NULL DEFAULT 0,"
+    "  list TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX keyword_rules_ws ON keyword_rules (ws);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -418,6 +432,11 @@ enum {
                     " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY status")                   \
     X(Q_EARLY_DROP, "DELETE FROM early_receipts WHERE sender_id = ?1 AND provider_id = ?2")        \
     X(Q_LIST_MEMBERS_ADD, "UPDATE lists SET members = members + ?2 WHERE id = ?1")                \
+    X(Q_KW_LIST, "SELECT keyword, match, case_sensitive, list FROM keyword_rules"                \
+                 " WHERE ws = ?1 ORDER BY id")                                                      \
+    X(Q_KW_ANY, "SELECT EXISTS (SELECT 1 FROM keyword_rules WHERE ws = ?1)")                       \
+    X(Q_KW_INSERT, "INSERT INTO keyword_rules (ws, keyword, match, case_sensitive, list,"          \
+                   " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
     X(Q_EARLY_COUNT, "SELECT count(*) FROM early_receipts")                                        \
     X(Q_RESTRICT_ANY, "SELECT EXISTS (SELECT 1 FROM restrictions)")                                \
     X(Q_RLIST_FIND, "SELECT id, retention_days FROM restriction_lists WHERE ws = ?1 AND name = ?2") \
@@ -2126,6 +2145,65 @@ out:
     return rc;
 }
 
+static const char *const default_keywords[] = {"PARAR", "SAIR", "STOP", "CANCELAR",
+                                               "DESCADASTRAR", NULL};
+
+static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_KW_ANY, e);
+    int rc = DP_OK, step, any = 0;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(sq->db, e, "keyword_rules");
+    else
+        any = sqlite3_column_int(s, 0);
+    q_done(s);
+    if (rc != DP_OK)
+        return rc;
+    if (!any) {
+        /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
+        if ((rc = op_begin(sq, e)) != DP_OK)
+            return rc;
+        for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++) {
+            s = q_get(sq, Q_KW_INSERT, e);
+            if (!s) {
+                rc = DP_EINTERNAL;
+                break;
+            }
+            if (b_i64(s, 1, ws) || b_text(s, 2, default_keywords[i]) ||
+                b_text(s, 3, "contains") || b_i64(s, 4, 0) || b_text(s, 5, "do_not_disturb") ||
+                b_i64(s, 6, now_ms()))
+                rc = db_fail(sq->db, e, "keyword_rules");
+            else
+                rc = step_done(sq, s, e, "keyword_rules");
+            q_done(s);
+        }
+        if ((rc = op_end(sq, rc, e)) != DP_OK)
+            return rc;
+    }
+    s = q_get(sq, Q_KW_LIST, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws)) {
+        rc = db_fail(sq->db, e, "keyword_rules");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int r = cb(ud, c_text(s, 0), c_text(s, 1), sqlite3_column_int(s, 2), c_text(s, 3));
+        if (r) {
+            rc = r;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "keyword_rules");
+out:
+    q_done(s);
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *type,
@@ -2200,6 +2278,7 @@ static const struct store_vtab sqlite_vtab = {
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
     .restriction_add = sq_restriction_add,
+    .keyword_rules = sq_keyword_rules,
     .receipt_parked_count = sq_receipt_parked_count,
     .restriction_any = sq_restriction_any,
     .restriction_check = sq_restriction_check,

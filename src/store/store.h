@@ -113,6 +113,10 @@ typedef int (*st_member_cb)(void *ud, const char *phone, const char *name, const
 typedef int (*st_recipient_cb)(void *ud, const char *phone, int64_t at);
 typedef int (*st_receipt_cb)(void *ud, int status, int64_t at, const char *code,
                              const char *detail);
+/* A keyword rule: match is "exact", "contains", "starts_with" or "ends_with";
+ * list names the restriction list a match puts the phone on. Borrowed. */
+typedef int (*st_keyword_cb)(void *ud, const char *keyword, const char *match,
+                             int case_sensitive, const char *list);
 
 struct store_vtab {
     const char *name; /* "sqlite" */
@@ -223,6 +227,10 @@ struct store_vtab {
     int (*restriction_add)(store *st, int64_t ws, const char *list, const char *phone,
                            int64_t sender_id, const char *reason, const char *source, int64_t at,
                            dp_err *e);
+    /* The workspace's keyword rules, oldest first; a workspace with none
+     * gets the defaults (PARAR, SAIR, STOP, CANCELAR, DESCADASTRAR: contains,
+     * any case, to do_not_disturb) on first use. */
+    int (*keyword_rules)(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e);
     /* Whether phone (or alt, its other form, may be NULL) is restricted for
      * sender_id at time now: the list's name goes to list ("" when free). */
     int (*restriction_check)(store *st, int64_t ws, const char *phone, const char *alt,
