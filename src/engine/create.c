@@ -94,8 +94,7 @@ static int audience_add(struct audience *a, const char *raw_phone, const char *n
         snprintf(detail, sizeof detail, "%s", pe.msg);
         snprintf(phone, sizeof phone, "%.15s", raw_phone ? raw_phone : "");
     } else {
-        for (const char *p = phone; *p; p++)
-            key = key * 10 + (*p - '0');
+        key = phone_key(phone);
         if (imap_get(&a->seen, key, NULL)) {
             skip = "duplicate";
             snprintf(detail, sizeof detail, "the phone appears earlier in the audience");

@@ -296,14 +296,6 @@ static void camp_set_reason(struct camp *c, const char *reason, int64_t until_ms
 
 /* ---- daily limit: unique recipients in a rolling 24 h ----------------- */
 
-static int64_t phone_key(const char *phone)
-{
-    int64_t k = 0;
-    for (const char *p = phone; *p; p++)
-        k = k * 10 + (*p - '0');
-    return k;
-}
-
 static void recent_expire(struct esender *s, int64_t now)
 {
     while (s->f_len > 0) {

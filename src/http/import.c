@@ -71,7 +71,7 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
         add_invalid(im, line, pe.msg);
         return 0;
     }
-    int64_t key = strtoll(phone, NULL, 10);
+    int64_t key = phone_key(phone);
     if (imap_get(&im->seen, key, NULL)) {
         im->duplicates++;
         return 0;

@@ -181,3 +181,11 @@ int phone_br_alt(const char *e164, char alt[16])
     }
     return 0;
 }
+
+int64_t phone_key(const char *e164)
+{
+    int64_t k = 0;
+    for (const char *p = e164; *p; p++)
+        k = k * 10 + (*p - '0');
+    return k;
+}

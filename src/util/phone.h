@@ -3,6 +3,8 @@
 #ifndef DP_PHONE_H
 #define DP_PHONE_H
 
+#include <stdint.h>
+
 #include "util/err.h"
 
 #define PHONE_MIN_DIGITS 8
@@ -35,5 +37,9 @@ int phone_normalize(const char *in, const char *default_cc, char out[16], dp_err
  * contacts by the old 8-digit form, so a restriction on either must hold for
  * both. Returns 1 and fills alt when there is one, else 0. */
 int phone_br_alt(const char *e164, char alt[16]);
+
+/* A normalised phone (at most 15 digits) as a 64-bit key for hash maps:
+ * the same phone always gives the same key, two phones never share one. */
+int64_t phone_key(const char *e164);
 
 #endif

@@ -222,6 +222,13 @@ static void test_br_alt(void **state)
     assert_int_equal(phone_br_alt("55119999x0001", alt), 0);
 }
 
+static void test_key(void **state)
+{
+    assert_int_equal(phone_key("5511999990001"), 5511999990001LL);
+    assert_int_equal(phone_key("999999999999999"), 999999999999999LL); /* 15 digits fit */
+    assert_true(phone_key("551199990001") != phone_key("5511999990001"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_null_err_ok),
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_br_alt),
+        cmocka_unit_test(test_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
