@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/phone.h"
 
 struct serve_opts {
     const char *listen;
@@ -102,13 +103,19 @@ static int serve(int argc, char **argv)
             o.db = optarg;
             break;
         case 'c':
-            if (strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) < 1 ||
-                strlen(optarg) > 3) {
-                fprintf(stderr, "disparo serve: --country-code wants 1 to 3 digits\n");
+        {
+            /* checked now: a typo would otherwise reject every imported phone */
+            dp_err ce = {0};
+            if (phone_cc_check(optarg, &ce) != DP_OK) {
+                fprintf(stderr,
+                        "disparo serve: --country-code %s: %s (give a country calling code "
+                        "such as 55 for Brazil)\n",
+                        optarg, ce.msg);
                 return 2;
             }
             o.cc = optarg;
             break;
+        }
         case 'v': {
             int lvl = log_parse_level(optarg);
             if (lvl < 0) {

@@ -32,6 +32,7 @@
 #include "util/keyword.h"
 #include "util/log.h"
 #include "util/phone.h"
+#include "util/phonenum.h"
 #include "util/timefmt.h"
 #include "util/tz.h"
 
@@ -1002,13 +1003,14 @@ static void camp_auto_pause(struct camp *c, const char *reason, const char *code
 static int camp_restricted(struct camp *c, struct emsg *em, struct esender *s)
 {
     engine *eng = c->eng;
-    char alt[16], list[64];
+    char forms[2][PHONENUM_MAX], list[64];
     dp_err e;
     if (!eng->restrictions)
         return 0;
-    int has_alt = phone_br_alt(em->m.phone, alt);
-    if (eng->st->v->restriction_check(eng->st, c->ws, em->m.phone, has_alt ? alt : NULL, s->id,
-                                      wall_ms(), list, sizeof list, &e))
+    /* a Brazilian mobile restricted with or without its ninth digit */
+    size_t nforms = phonenum_variants(em->m.phone, forms);
+    if (eng->st->v->restriction_check(eng->st, c->ws, em->m.phone, nforms == 2 ? forms[1] : NULL,
+                                      s->id, wall_ms(), list, sizeof list, &e))
         fatal_store("restriction_check", &e);
     if (!list[0])
         return 0;

@@ -753,8 +753,9 @@ void api_dispatch(struct api_ctx *c)
               DEL = EVHTTP_REQ_DELETE;
     if (c->nseg == 0)
         goto notfound;
-    if (c->nseg >= 2 && id < 0 && !(c->nseg == 2 && (strcmp(c->seg[1], "preview") == 0 ||
-                                                      strcmp(c->seg[1], "import") == 0)))
+    /* /contacts/{phone-or-id} checks its own key */
+    if (c->nseg >= 2 && id < 0 && strcmp(c->seg[0], "contacts") != 0 &&
+        !(c->nseg == 2 && strcmp(c->seg[1], "preview") == 0))
         goto notfound;
     /* bodies are parsed once, for the routes that take JSON */
     int wants_json = (c->method == POST || c->method == PATCH) &&
@@ -794,8 +795,28 @@ void api_dispatch(struct api_ctx *c)
         lists_get(c, 0);
     else if (is(c, GET, 2, "lists", NULL))
         lists_get(c, id);
+    else if (is(c, PATCH, 2, "lists", NULL))
+        api_lists_patch(c, id, body);
+    else if (is(c, DEL, 2, "lists", NULL))
+        api_lists_delete(c, id);
+    else if (is(c, GET, 3, "lists", "contacts"))
+        api_list_members(c, id);
+    else if (is(c, POST, 3, "lists", "contacts"))
+        api_list_add(c, id, body);
+    else if (is(c, DEL, 3, "lists", "contacts"))
+        api_list_remove(c, id, NULL);
+    else if (is(c, DEL, 4, "lists", "contacts"))
+        api_list_remove(c, id, c->seg[3]);
     else if (is(c, POST, 2, "contacts", NULL) && strcmp(c->seg[1], "import") == 0)
         api_contacts_import(c);
+    else if (is(c, GET, 1, "contacts", NULL))
+        api_contacts_search(c);
+    else if (is(c, GET, 2, "contacts", NULL))
+        api_contacts_get(c, c->seg[1]);
+    else if (is(c, GET, 3, "contacts", "history"))
+        api_contacts_history(c, c->seg[1]);
+    else if (is(c, DEL, 2, "contacts", NULL))
+        api_contacts_delete(c, c->seg[1]);
     else if (is(c, POST, 1, "campaigns", NULL))
         campaigns_create(c, body);
     else if (is(c, GET, 1, "campaigns", NULL))

@@ -42,6 +42,16 @@ int64_t http_parse_id(const char *s);
 /* Routes /api/v1/... once the token has been checked. */
 void api_dispatch(struct api_ctx *c);
 void api_contacts_import(struct api_ctx *c);
+/* Lists and contacts (http/contacts.c); key is a contact id or a phone. */
+void api_lists_patch(struct api_ctx *c, int64_t id, json_t *body);
+void api_lists_delete(struct api_ctx *c, int64_t id);
+void api_list_members(struct api_ctx *c, int64_t id);
+void api_list_add(struct api_ctx *c, int64_t id, json_t *body);
+void api_list_remove(struct api_ctx *c, int64_t id, const char *phone_or_null);
+void api_contacts_search(struct api_ctx *c);
+void api_contacts_get(struct api_ctx *c, const char *key);
+void api_contacts_history(struct api_ctx *c, const char *key);
+void api_contacts_delete(struct api_ctx *c, const char *key);
 
 /* JSON views: new references. */
 json_t *view_campaign(const struct st_campaign *c);

@@ -1,7 +1,9 @@
-/* POST /contacts/import?list=NAME: a CSV body into the workspace's contacts
- * and one list. The body is parsed chunk by chunk as evhttp holds it; a bad
- * row is reported with its line and never stops the rest, a file that cannot
- * be read at all changes nothing. */
+/* POST /contacts/import?list=NAME: a CSV or XLSX body into the workspace's
+ * contacts and one list. Both readers hand rows to the same callback, so the
+ * column mapping, phone checks and counts do not depend on the format. The
+ * body is read where evhttp holds it; a bad row is reported with its line
+ * and never stops the rest, a file that cannot be read at all changes
+ * nothing. */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -14,13 +16,17 @@
 #include "util/imap.h"
 #include "util/log.h"
 #include "util/phone.h"
+#include "util/xlsxin.h"
 
 #define INVALID_SHOWN 1000
 #define MAX_COLS 512
+#define COLUMN_NAME_MAX 200
+#define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 struct import {
     struct api_ctx *c;
     const char *cc;
+    const char *phone_name; /* the header of the phone column */
     int64_t list_id;
     int header_done;
     int phone_col, name_col;
@@ -29,6 +35,7 @@ struct import {
     imap seen;
     int64_t imported, updated, duplicates, invalid_count;
     json_t *invalid;
+    json_t *headers_seen; /* set when the phone column is missing, for the reply */
     dp_err *e;
 };
 
@@ -40,37 +47,61 @@ static void add_invalid(struct import *im, size_t line, const char *reason)
                               json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
+/* The first row: which column is the phone, which the name, and the names
+ * of the rest (the variables). */
+static int on_header(struct import *im, size_t line, size_t n, char **f, const size_t *lens)
+{
+    im->header_done = 1;
+    im->phone_col = im->name_col = -1;
+    im->ncols = n;
+    for (size_t i = 0; i < n; i++) {
+        im->cols[i] = strndup(f[i], lens[i]);
+        if (!im->cols[i])
+            return dp_err_set(im->e, DP_ENOMEM, NULL);
+        if (strcasecmp(im->cols[i], im->phone_name) == 0 && im->phone_col < 0)
+            im->phone_col = (int)i;
+        else if (strcasecmp(im->cols[i], "name") == 0 && im->name_col < 0)
+            im->name_col = (int)i;
+    }
+    if (im->phone_col >= 0)
+        return 0;
+    /* the headers go into the message (cut to fit) and, whole, into the reply */
+    char seen[160] = "";
+    size_t used = 0;
+    im->headers_seen = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(im->headers_seen, json_stringn(f[i], lens[i]));
+        if (used < sizeof seen) {
+            int w = snprintf(seen + used, sizeof seen - used, "%s\"%s\"", i ? ", " : "", f[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    return dp_err_set(im->e, DP_ECSV,
+                      "line %zu: no \"%s\" column in the header (headers: %s); name the phone "
+                      "column with ?phone_column=",
+                      line, im->phone_name, n ? seen : "none");
+}
+
+/* One row of either reader (csvin_row_fn and xlsxin_row_fn have this shape). */
 static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
 {
     struct import *im = ud;
     store *st = im->c->st;
-    if (!im->header_done) {
-        im->header_done = 1;
-        im->phone_col = im->name_col = -1;
-        im->ncols = n;
-        for (size_t i = 0; i < n; i++) {
-            im->cols[i] = strndup(f[i], lens[i]);
-            if (!im->cols[i])
-                return dp_err_set(im->e, DP_ENOMEM, NULL);
-            if (strcasecmp(im->cols[i], "phone") == 0 && im->phone_col < 0)
-                im->phone_col = (int)i;
-            else if (strcasecmp(im->cols[i], "name") == 0 && im->name_col < 0)
-                im->name_col = (int)i;
-        }
-        if (im->phone_col < 0)
-            return dp_err_set(im->e, DP_ECSV, "line %zu: the header has no phone column", line);
-        return 0;
-    }
+    if (!im->header_done)
+        return on_header(im, line, n, f, lens);
     if ((size_t)im->phone_col >= n || lens[im->phone_col] == 0) {
         add_invalid(im, line, "phone is empty");
         return 0;
     }
     char phone[16];
     dp_err pe;
-    if (phone_normalize(f[im->phone_col], im->cc, phone, &pe)) {
+    int prc = phone_normalize(f[im->phone_col], im->cc, phone, &pe);
+    if (prc == DP_EINVAL) {
         add_invalid(im, line, pe.msg);
         return 0;
     }
+    if (prc)
+        return dp_err_set(im->e, prc, "%s", pe.msg);
     int64_t key = phone_key(phone);
     if (imap_get(&im->seen, key, NULL)) {
         im->duplicates++;
@@ -102,12 +133,74 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
     return 0;
 }
 
+/* Whether the body is a workbook: asked for, labelled as one, or a ZIP. */
+static int is_xlsx(struct api_ctx *c, struct evbuffer *in)
+{
+    const char *fmt = evhttp_find_header(&c->query, "format");
+    if (fmt)
+        return strcasecmp(fmt, "xlsx") == 0;
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Content-Type");
+    if (ct && strncasecmp(ct, XLSX_TYPE, strlen(XLSX_TYPE)) == 0)
+        return 1;
+    unsigned char magic[4];
+    return evbuffer_copyout(in, magic, sizeof magic) == (ev_ssize_t)sizeof magic &&
+           memcmp(magic, "PK\x03\x04", 4) == 0;
+}
+
+static int read_csv(struct import *im, struct evbuffer *in, dp_err *e)
+{
+    csvin *p = NULL;
+    struct evbuffer_iovec *v = NULL;
+    int rc;
+    if ((rc = csvin_new(&p, on_row, im))) {
+        dp_err_set(e, rc, NULL);
+        goto out;
+    }
+    /* walk evhttp's chunks in place: no copy of the whole body */
+    int nvec = evbuffer_peek(in, -1, NULL, NULL, 0);
+    v = nvec > 0 ? calloc((size_t)nvec, sizeof *v) : NULL;
+    if (nvec > 0 && !v) {
+        rc = dp_err_set(e, DP_ENOMEM, NULL);
+        goto out;
+    }
+    evbuffer_peek(in, -1, NULL, v, nvec);
+    for (int i = 0; i < nvec && !rc; i++)
+        rc = csvin_feed(p, v[i].iov_base, v[i].iov_len, e);
+    if (!rc)
+        rc = csvin_finish(p, e);
+out:
+    free(v);
+    csvin_free(p);
+    return rc;
+}
+
+/* The archive's central directory is at its end, so the reader needs the
+ * body in one piece: pullup joins evhttp's chunks (one copy when there is
+ * more than one); the sheet itself is then inflated and parsed streaming. */
+static int read_xlsx(struct import *im, struct evbuffer *in, dp_err *e)
+{
+    xlsxin *x = NULL;
+    size_t len = evbuffer_get_length(in);
+    const unsigned char *data = evbuffer_pullup(in, -1);
+    int rc;
+    if (!data) {
+        rc = dp_err_set(e, DP_ENOMEM, "cannot hold the workbook in one piece");
+        goto out;
+    }
+    if ((rc = xlsxin_open_mem(data, len, &x, e)))
+        goto out;
+    rc = xlsxin_rows(x, on_row, im, e);
+out:
+    xlsxin_free(x);
+    return rc;
+}
+
 void api_contacts_import(struct api_ctx *c)
 {
     dp_err e = {0};
     const char *list = evhttp_find_header(&c->query, "list");
+    const char *pcol = evhttp_find_header(&c->query, "phone_column");
     struct import im = {.c = c, .e = &e, .cc = engine_country_code(c->eng)};
-    csvin *p = NULL;
     int rc;
     imap_init(&im.seen);
     im.invalid = json_array();
@@ -115,11 +208,18 @@ void api_contacts_import(struct api_ctx *c)
         http_reply_code(c->req, DP_EINVAL, "give the list's name: /contacts/import?list=NAME");
         goto out;
     }
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    if (evbuffer_get_length(in) == 0) {
-        http_reply_code(c->req, DP_ECSV, "the body is empty: send a CSV with a header row");
+    if (pcol && (!*pcol || strlen(pcol) > COLUMN_NAME_MAX)) {
+        http_reply_code(c->req, DP_EINVAL, "phone_column must be a header of 1 to %d bytes",
+                        COLUMN_NAME_MAX);
         goto out;
     }
+    im.phone_name = pcol ? pcol : "phone";
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    if (evbuffer_get_length(in) == 0) {
+        http_reply_code(c->req, DP_ECSV, "the body is empty: send a CSV or XLSX with a header row");
+        goto out;
+    }
+    int xlsx = is_xlsx(c, in);
     if ((rc = engine_flush(c->eng, &e)))
         goto fail;
     rc = c->st->v->list_find(c->st, c->ws, list, &im.list_id, &e);
@@ -127,48 +227,34 @@ void api_contacts_import(struct api_ctx *c)
         rc = c->st->v->list_create(c->st, c->ws, list, &im.list_id, &e);
     if (rc)
         goto fail;
-    if ((rc = csvin_new(&p, on_row, &im))) {
-        dp_err_set(&e, rc, NULL);
-        goto fail;
-    }
-    /* walk evhttp's chunks in place: no copy of the whole body */
-    int nvec = evbuffer_peek(in, -1, NULL, NULL, 0);
-    struct evbuffer_iovec *v = nvec > 0 ? calloc((size_t)nvec, sizeof *v) : NULL;
-    if (nvec > 0 && !v) {
-        rc = dp_err_set(&e, DP_ENOMEM, NULL);
-        goto fail;
-    }
-    evbuffer_peek(in, -1, NULL, v, nvec);
-    for (int i = 0; i < nvec && !rc; i++)
-        rc = csvin_feed(p, v[i].iov_base, v[i].iov_len, &e);
-    free(v);
-    if (!rc)
-        rc = csvin_finish(p, &e);
+    rc = xlsx ? read_xlsx(&im, in, &e) : read_csv(&im, in, &e);
     if (!rc && !im.header_done)
-        rc = dp_err_set(&e, DP_ECSV, "line 1: no header row");
+        rc = dp_err_set(&e, DP_ECSV, "%s: no header row", xlsx ? "the first sheet" : "line 1");
     if (rc)
         goto fail;
     if ((rc = c->st->v->commit(c->st, &e)))
         goto fail;
-    log_info("contacts imported", "list=%lld imported=%lld updated=%lld duplicates=%lld invalid=%lld",
-             (long long)im.list_id, (long long)im.imported, (long long)im.updated,
-             (long long)im.duplicates, (long long)im.invalid_count);
+    log_info("contacts imported",
+             "list=%lld format=%s imported=%lld updated=%lld duplicates=%lld invalid=%lld",
+             (long long)im.list_id, xlsx ? "xlsx" : "csv", (long long)im.imported,
+             (long long)im.updated, (long long)im.duplicates, (long long)im.invalid_count);
     http_reply_json(c->req, 200,
-                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "list_id", (json_int_t)im.list_id,
-                              "imported", (json_int_t)im.imported, "updated",
-                              (json_int_t)im.updated, "duplicates", (json_int_t)im.duplicates,
-                              "invalid_count", (json_int_t)im.invalid_count, "invalid",
-                              im.invalid));
+                    json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:O}", "list_id",
+                              (json_int_t)im.list_id, "list", list, "imported",
+                              (json_int_t)im.imported, "updated", (json_int_t)im.updated,
+                              "duplicates", (json_int_t)im.duplicates, "invalid_count",
+                              (json_int_t)im.invalid_count, "invalid", im.invalid));
     goto out;
 fail:
     c->st->v->rollback(c->st);
     if (e.code == DP_OK)
         e.code = rc;
-    http_reply_error(c->req, &e, NULL);
+    http_reply_error(c->req, &e,
+                     im.headers_seen ? json_pack("{s:O}", "headers", im.headers_seen) : NULL);
 out:
-    csvin_free(p);
     for (size_t i = 0; i < im.ncols; i++)
         free(im.cols[i]);
     imap_free(&im.seen);
     json_decref(im.invalid);
+    json_decref(im.headers_seen);
 }

@@ -313,6 +313,8 @@ enum {
 };
 
 #define LIST_COLS "id, ws, name, members, created_at"
+#define CONTACT_COLS "id, ws, phone, name, vars, created_at, updated_at"
+#define CONTACT_COLS_C "c.id, c.ws, c.phone, c.name, c.vars, c.created_at, c.updated_at"
 
 /* Every statement the store runs. "ws = 0 matches any workspace" is written
  * as (?1 = 0 OR ws = ?1) throughout; the tables it applies to are small. */
@@ -364,6 +366,38 @@ enum {
     X(Q_MEMBERS, "SELECT c.phone, c.name, c.vars FROM list_members m"                              \
                  " JOIN contacts c ON c.id = m.contact_id"                                         \
                  " WHERE m.list_id = ?1 ORDER BY m.rowid LIMIT ?2")                                \
+    /* contacts: lists and members CRUD, search, history */                                    \
+    X(Q_LIST_RENAME, "UPDATE lists SET name = ?3 WHERE id = ?2 AND ws = ?1")                       \
+    /* the count trigger fires per member on a list about to go: cheap, and                        \
+     * the same path as removing one member */                                                     \
+    X(Q_LIST_DEL_MEMBERS, "DELETE FROM list_members WHERE list_id = ?1")                           \
+    X(Q_LIST_DELETE, "DELETE FROM lists WHERE id = ?2 AND ws = ?1")                                \
+    X(Q_MEMBER_DEL, "DELETE FROM list_members WHERE list_id = ?1 AND contact_id = ?2")             \
+    /* keyset on the primary key (list_id, contact_id): no sort, no OFFSET */                       \
+    X(Q_MEMBERS_PAGE, "SELECT " CONTACT_COLS_C " FROM list_members m"                              \
+                      " JOIN contacts c ON c.id = m.contact_id"                                     \
+                      " WHERE m.list_id = ?1 AND m.contact_id > ?2 ORDER BY m.contact_id LIMIT ?3") \
+    /* walks contacts by id and stops at limit matches: a page of a common                         \
+     * match is quick, a rare one scans the workspace's contacts (a prefix                         \
+     * range on contacts (ws, phone) would come out in phone order, not the                         \
+     * id order the cursor needs) */                                                               \
+    X(Q_CONTACT_SEARCH, "SELECT " CONTACT_COLS " FROM contacts WHERE ws = ?1 AND id > ?2"          \
+                        " AND ((?3 IS NULL AND ?4 IS NULL) OR instr(phone, ?3) > 0"                 \
+                        " OR instr(lower(name), ?4) > 0) ORDER BY id LIMIT ?5")                     \
+    X(Q_CONTACT_GET, "SELECT " CONTACT_COLS " FROM contacts WHERE ws = ?1 AND id = ?2")            \
+    X(Q_CONTACT_BY_PHONE, "SELECT " CONTACT_COLS " FROM contacts WHERE ws = ?1 AND phone = ?2")    \
+    /* list_members has no contact_id index: probe its primary key per list */                     \
+    X(Q_CONTACT_LISTS, "SELECT " LIST_COLS " FROM lists l WHERE ws = ?1 AND EXISTS"                \
+                       " (SELECT 1 FROM list_members m WHERE m.list_id = l.id"                      \
+                       " AND m.contact_id = ?2) ORDER BY id")                                       \
+    /* messages_phone (phone), whose rowid order gives newest first */                             \
+    X(Q_CONTACT_HISTORY, "SELECT " MSG_COLS ", (SELECT name FROM campaigns c"                      \
+                         " WHERE c.id = campaign_id) FROM messages WHERE phone = ?2"                \
+                         " AND (?3 = 0 OR id < ?3) AND campaign_id IN"                              \
+                         " (SELECT id FROM campaigns WHERE ws = ?1) ORDER BY id DESC LIMIT ?4")     \
+    X(Q_CONTACT_DEL_MEMBERS, "DELETE FROM list_members WHERE contact_id = ?2"                      \
+                             " AND list_id IN (SELECT id FROM lists WHERE ws = ?1)")                \
+    X(Q_CONTACT_DELETE, "DELETE FROM contacts WHERE id = ?2 AND ws = ?1")                          \
     X(Q_CAMP_INSERT,                                                                               \
       "INSERT INTO campaigns (ws, name, status, state_reason, spec, start_at, created_at,"         \
       " started_at, finished_at, next_send_at, sends_since_rest, rest_until, n_queued,"            \
@@ -1392,6 +1426,248 @@ out:
     return rc;
 }
 
+/* ---- contacts: lists and members CRUD, search, history ----------------- */
+
+static void read_message(sqlite3_stmt *q, struct st_message *m);
+
+/* Runs a one-statement write bound with (a[, b]) and reports how many rows it
+ * changed. */
+static int write2(struct sq *sq, enum qid id, int64_t a, int64_t b, int *changed, dp_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    s = q_get(sq, id, e);
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, a) || (sqlite3_bind_parameter_count(s) > 1 && b_i64(s, 2, b)))
+        rc = db_fail(sq->db, e, q_name[id]);
+    else
+        rc = step_done(sq, s, e, q_name[id]);
+    if (rc == DP_OK && changed)
+        *changed = sqlite3_changes(sq->db);
+    q_done(s);
+    return rc;
+}
+
+static int sq_list_rename(store *st, int64_t ws, int64_t id, const char *name, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+    if (!name || !*name)
+        return dp_err_set(e, DP_EINVAL, "list_rename: name is required");
+    if ((rc = write_begin(sq, e)) != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_LIST_RENAME, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, name)) {
+        rc = db_fail(sq->db, e, "list_rename");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "list_rename");
+    if (rc == DP_ECONFLICT)
+        rc = dp_err_set(e, DP_ECONFLICT, "a list named \"%s\" already exists", name);
+    else if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "list", id);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_list_delete(store *st, int64_t ws, int64_t id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rows = 0, changed = 0;
+    int rc = members_flush(sq, e);
+    if (rc == DP_OK)
+        rc = lists_each(sq, Q_LIST_GET, ws, id, NULL, NULL, &rows, e);
+    if (rc != DP_OK)
+        return rc;
+    if (rows == 0)
+        return not_found(e, "list", id);
+    if ((rc = op_begin(sq, e)) != DP_OK)
+        return rc;
+    rc = write2(sq, Q_LIST_DEL_MEMBERS, id, 0, NULL, e);
+    if (rc == DP_OK)
+        rc = write2(sq, Q_LIST_DELETE, ws, id, &changed, e);
+    return op_end(sq, rc, e);
+}
+
+static int sq_list_remove(store *st, int64_t list_id, int64_t contact_id, int *removed, dp_err *e)
+{
+    int changed = 0;
+    /* the delete trigger counts it; pending adds are a separate delta */
+    int rc = write2(sq_of(st), Q_MEMBER_DEL, list_id, contact_id, &changed, e);
+    if (removed)
+        *removed = rc == DP_OK && changed > 0;
+    return rc;
+}
+
+/* Hands each contact row of a prepared, bound statement to cb. */
+static int contacts_each(struct sq *sq, sqlite3_stmt *s, const char *what, st_contact_cb cb,
+                         void *ud, int *rows, dp_err *e)
+{
+    int step, rc = DP_OK;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_contact c = {
+            .id = c_i64(s, 0),
+            .ws = c_i64(s, 1),
+            .phone = c_text(s, 2),
+            .name = c_text(s, 3),
+            .vars = c_text(s, 4),
+            .created_at = c_i64(s, 5),
+            .updated_at = c_i64(s, 6),
+        };
+        if (rows)
+            (*rows)++;
+        if (cb && (rc = cb(ud, &c)) != 0)
+            return rc;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, what);
+    return rc;
+}
+
+static int sq_list_members_page(store *st, int64_t ws, int64_t list_id, int64_t after,
+                                int64_t limit, st_contact_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rows = 0;
+    int rc = lists_each(sq, Q_LIST_GET, ws, list_id, NULL, NULL, &rows, e);
+    if (rc != DP_OK)
+        return rc;
+    if (rows == 0)
+        return not_found(e, "list", list_id);
+    if (!(s = q_get(sq, Q_MEMBERS_PAGE, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, list_id) || b_i64(s, 2, after) || b_i64(s, 3, sql_limit(limit)))
+        rc = db_fail(sq->db, e, "list_members_page");
+    else
+        rc = contacts_each(sq, s, "list_members_page", cb, ud, NULL, e);
+    q_done(s);
+    return rc;
+}
+
+static int sq_contact_search(store *st, int64_t ws, const char *digits, const char *text,
+                             int64_t after, int64_t limit, st_contact_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_CONTACT_SEARCH, e);
+    int rc;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, after) || b_text(s, 3, digits) || b_text(s, 4, text) ||
+        b_i64(s, 5, sql_limit(limit)))
+        rc = db_fail(sq->db, e, "contact_search");
+    else
+        rc = contacts_each(sq, s, "contact_search", cb, ud, NULL, e);
+    q_done(s);
+    return rc;
+}
+
+static int sq_contact_get(store *st, int64_t ws, int64_t id, const char *phone, st_contact_cb cb,
+                          void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, phone ? Q_CONTACT_BY_PHONE : Q_CONTACT_GET, e);
+    int rows = 0;
+    int rc;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || (phone ? b_text(s, 2, phone) : b_i64(s, 2, id)))
+        rc = db_fail(sq->db, e, "contact_get");
+    else
+        rc = contacts_each(sq, s, "contact_get", cb, ud, &rows, e);
+    q_done(s);
+    if (rc == DP_OK && rows == 0) {
+        if (phone)
+            rc = dp_err_set(e, DP_ENOTFOUND, "no contact with phone %s", phone);
+        else
+            rc = not_found(e, "contact", id);
+    }
+    return rc;
+}
+
+static int sq_contact_lists(store *st, int64_t ws, int64_t contact_id, st_list_cb cb, void *ud,
+                            dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int step;
+    int rc = members_flush(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_CONTACT_LISTS, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, contact_id)) {
+        rc = db_fail(sq->db, e, "contact_lists");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_list l = {
+            .id = c_i64(s, 0),
+            .ws = c_i64(s, 1),
+            .name = c_text(s, 2),
+            .members = c_i64(s, 3),
+            .created_at = c_i64(s, 4),
+        };
+        if ((rc = cb(ud, &l)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "contact_lists");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_contact_history(store *st, int64_t ws, const char *phone, int64_t before,
+                              int64_t limit, st_history_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_CONTACT_HISTORY, e);
+    int rc = DP_OK;
+    int step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_i64(s, 3, before) ||
+        b_i64(s, 4, sql_limit(limit))) {
+        rc = db_fail(sq->db, e, "contact_history");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_message m;
+        read_message(s, &m);
+        if ((rc = cb(ud, &m, c_text(s, MC_CLICKED_AT + 1))) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "contact_history");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_contact_delete(store *st, int64_t ws, int64_t id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int changed = 0;
+    int rc = members_flush(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if ((rc = op_begin(sq, e)) != DP_OK)
+        return rc;
+    rc = write2(sq, Q_CONTACT_DEL_MEMBERS, ws, id, NULL, e);
+    if (rc == DP_OK)
+        rc = write2(sq, Q_CONTACT_DELETE, ws, id, &changed, e);
+    if (rc == DP_OK && changed == 0)
+        rc = not_found(e, "contact", id);
+    return op_end(sq, rc, e);
+}
+
 /* ---- campaigns --------------------------------------------------------- */
 
 /* As read_sender: copy decides whether strings are owned or borrowed; spec
@@ -2303,6 +2579,15 @@ static const struct store_vtab sqlite_vtab = {
     .contact_upsert = sq_contact_upsert,
     .list_add = sq_list_add,
     .list_members = sq_list_members,
+    .list_rename = sq_list_rename,
+    .list_delete = sq_list_delete,
+    .list_remove = sq_list_remove,
+    .list_members_page = sq_list_members_page,
+    .contact_search = sq_contact_search,
+    .contact_get = sq_contact_get,
+    .contact_lists = sq_contact_lists,
+    .contact_history = sq_contact_history,
+    .contact_delete = sq_contact_delete,
     .campaign_create = sq_campaign_create,
     .campaign_update = sq_campaign_update,
     .campaign_get = sq_campaign_get,

@@ -102,6 +102,16 @@ struct st_list {
     int64_t created_at;
 };
 
+/* A contact as the store keeps it; strings borrowed during the callback
+ * (name and vars may be NULL; vars is JSON object text). */
+struct st_contact {
+    int64_t id, ws;
+    const char *phone;
+    const char *name;
+    const char *vars;
+    int64_t created_at, updated_at;
+};
+
 /* Iteration callbacks return 0 to go on, nonzero to stop (that value is returned). */
 typedef int (*st_sender_cb)(void *ud, const struct st_sender *s);
 typedef int (*st_campaign_cb)(void *ud, const struct st_campaign *c);
@@ -110,6 +120,9 @@ typedef int (*st_event_cb)(void *ud, const struct st_event *ev);
 typedef int (*st_list_cb)(void *ud, const struct st_list *l);
 /* A list member: borrowed strings; vars is JSON object text or NULL. */
 typedef int (*st_member_cb)(void *ud, const char *phone, const char *name, const char *vars);
+typedef int (*st_contact_cb)(void *ud, const struct st_contact *c);
+/* A message sent to a contact, with the name of its campaign (borrowed). */
+typedef int (*st_history_cb)(void *ud, const struct st_message *m, const char *campaign_name);
 typedef int (*st_recipient_cb)(void *ud, const char *phone, int64_t at);
 typedef int (*st_receipt_cb)(void *ud, int status, int64_t at, const char *code,
                              const char *detail);
@@ -163,6 +176,36 @@ struct store_vtab {
     /* Members in insertion order; limit 0 = all. */
     int (*list_members)(store *st, int64_t ws, int64_t list_id, int64_t limit, st_member_cb cb,
                         void *ud, dp_err *e);
+    /* Renames a list of ws: DP_ENOTFOUND, or DP_ECONFLICT when ws already
+     * has a list with that name. */
+    int (*list_rename)(store *st, int64_t ws, int64_t id, const char *name, dp_err *e);
+    /* Deletes a list of ws with its memberships; the contacts stay, and so do
+     * campaigns made from it (their messages were written at creation). */
+    int (*list_delete)(store *st, int64_t ws, int64_t id, dp_err *e);
+    /* Takes a contact off a list; *removed says whether it was a member. */
+    int (*list_remove)(store *st, int64_t list_id, int64_t contact_id, int *removed, dp_err *e);
+    /* Members of a list of ws by contact id, after that id (exclusive), at
+     * most limit (0 = all): keyset pages. DP_ENOTFOUND for another ws's list. */
+    int (*list_members_page)(store *st, int64_t ws, int64_t list_id, int64_t after,
+                             int64_t limit, st_contact_cb cb, void *ud, dp_err *e);
+    /* Contacts of ws by id after `after`, at most limit. q NULL = all; else
+     * a contact matches when its phone contains digits (NULL = no phone
+     * match) or its name contains text, ASCII case-insensitively. */
+    int (*contact_search)(store *st, int64_t ws, const char *digits, const char *text,
+                          int64_t after, int64_t limit, st_contact_cb cb, void *ud, dp_err *e);
+    /* One contact of ws, by id (phone NULL) or by phone. DP_ENOTFOUND. */
+    int (*contact_get)(store *st, int64_t ws, int64_t id, const char *phone, st_contact_cb cb,
+                       void *ud, dp_err *e);
+    /* The lists of ws a contact is on, by list id. */
+    int (*contact_lists)(store *st, int64_t ws, int64_t contact_id, st_list_cb cb, void *ud,
+                         dp_err *e);
+    /* Messages of ws's campaigns to phone, newest first, with id < before
+     * (0 = from the newest), at most limit. */
+    int (*contact_history)(store *st, int64_t ws, const char *phone, int64_t before,
+                           int64_t limit, st_history_cb cb, void *ud, dp_err *e);
+    /* Deletes a contact of ws and its memberships (messages keep their copy
+     * of the phone). DP_ENOTFOUND. */
+    int (*contact_delete)(store *st, int64_t ws, int64_t id, dp_err *e);
 
     int (*campaign_create)(store *st, struct st_campaign *c, dp_err *e); /* sets c->id */
     /* Writes name, status, state_reason, spec, times and pacing state (not counts). */

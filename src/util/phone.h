@@ -7,36 +7,28 @@
 
 #include "util/err.h"
 
-#define PHONE_MIN_DIGITS 8
-#define PHONE_MAX_DIGITS 15
-
-/* Normalises `in` into `out` (NUL-terminated, at most 15 digits).
+/* Normalises `in` into `out` (NUL-terminated E.164 digits without '+', at
+ * most 15): libphonenumber's reading of the number in the region of
+ * default_cc, as util/phonenum.h describes it (separators ignored, '+' or
+ * "00" for a number with its country code, national trunk prefixes dropped,
+ * Brazilian numbers checked against the numbering plan, mobiles also in
+ * their old 8-digit form).
  *
- * Spaces, tabs, no-break spaces, '-', '.', '(' and ')' are ignored anywhere.
- * Then, on the digits:
- *   - a leading '+' or "00" means they already include a country code;
- *   - a single leading '0' is a national trunk prefix: it is dropped and the
- *     default country code is prepended (except for Italy, "39", where the
- *     0 belongs to the number);
- *   - default_cc "55" (Brazil): 10 or 11 digits (DDD + number) get 55;
- *     12 or 13 digits starting with 55 are already international;
- *   - default_cc "1" (NANP): 11 digits starting with 1 are already
- *     international;
- *   - any other national number of at most 11 digits gets the default code;
- *   - everything else is taken as already international.
- * The result must have 8 to 15 digits.
- *
- * default_cc is 1 to 3 digits; NULL means "55".
- * Returns DP_OK, or DP_EINVAL with a reason in e ("phone has 3 digits",
- * "phone contains 'x'", "phone is empty"); out is then the empty string. */
+ * default_cc is 1 to 3 digits of a country calling code with a region
+ * ("55" = BR, "1" = US, "44" = GB); NULL means "55". The code-to-region
+ * mapping of the last code used is cached.
+ * Returns DP_OK, or DP_EINVAL with phonenum's reason in e ("phone is
+ * empty", "phone contains 'x'", "phone is too short for BR (3 digits)",
+ * "phone is not a valid number for BR (10 digits)", "unknown default
+ * country code \"999\""); out is then the empty string. DP_ENOMEM or
+ * DP_EINTERNAL if libphonenumber failed inside. */
 int phone_normalize(const char *in, const char *default_cc, char out[16], dp_err *e)
     __attribute__((warn_unused_result));
 
-/* The other form of a Brazilian mobile number, with or without the ninth
- * digit (55 DD 9XXXXXXXX ⇄ 55 DD XXXXXXXX): WhatsApp still knows some
- * contacts by the old 8-digit form, so a restriction on either must hold for
- * both. Returns 1 and fills alt when there is one, else 0. */
-int phone_br_alt(const char *e164, char alt[16]);
+/* Whether cc can be a default country code for phone_normalize (a calling
+ * code of a geographic region): DP_OK, or DP_EINVAL with a message in e.
+ * For checking --country-code at start rather than on the first number. */
+int phone_cc_check(const char *cc, dp_err *e) __attribute__((warn_unused_result));
 
 /* A normalised phone (at most 15 digits) as a 64-bit key for hash maps:
  * the same phone always gives the same key, two phones never share one. */

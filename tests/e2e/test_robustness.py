@@ -118,7 +118,8 @@ class TestRobustness(E2ETest):
         interrupted = 0
         for rnd, delay in enumerate((0.05, 0.15, 0.3)):
             name = "atomic%d" % rnd
-            csv_text = ("phone,name\n" + "".join("55%d9%08d,N%d\n" % (rnd + 1, i, i) for i in range(n))).encode()
+            # valid Brazilian mobiles: 55 + DDD 11/21/31 + 9 + 8 digits
+            csv_text = ("phone,name\n" + "".join("55%d19%08d,N%d\n" % (rnd + 1, i, i) for i in range(n))).encode()
             outcome = {}
 
             def post():
