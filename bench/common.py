@@ -403,13 +403,80 @@ def gen_csv(path, n):
     return os.path.getsize(path)
 
 
-def import_csv(api, path, list_name, timeout=600.0):
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def gen_xlsx(path, n):
+    """The same contacts as gen_csv in a workbook shaped like libxlsxwriter's
+    (and Excel's) output: phones as number cells, names and cities in the
+    shared-string table (one entry per distinct string: n + 36), deflated.
+    Written with zipfile, streaming, so no spreadsheet library is needed.
+    Returns the file size."""
+    import zipfile
+    from xml.sax.saxutils import escape
+    nd = len(DDDS)
+    strings, index = [], {}
+
+    def sid(s):
+        i = index.get(s)
+        if i is None:
+            i = index[s] = len(strings)
+            strings.append(s)
+        return i
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet %s><sheetData>'
+                     '<row r="1"><c r="A1" t="s"><v>%d</v></c><c r="B1" t="s"><v>%d</v></c>'
+                     '<c r="C1" t="s"><v>%d</v></c></row>' % (ns, sid("phone"), sid("name"), sid("cidade")))
+                    .encode())
+            step = 50000
+            for lo in range(0, n, step):
+                f.write("".join(
+                    '<row r="%d"><c r="A%d"><v>55%d9%08d</v></c><c r="B%d" t="s"><v>%d</v></c>'
+                    '<c r="C%d" t="s"><v>%d</v></c></row>'
+                    % (i + 2, i + 2, DDDS[i % nd], 10000000 + (i // nd) * 7, i + 2,
+                       sid("%s %d" % (NAMES[i % 20], i)), i + 2, sid(CITIES[(i // 7) % 16]))
+                    for i in range(lo, min(n, lo + step))).encode())
+            f.write(b"</sheetData></worksheet>")
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
+            f.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst %s count="%d" '
+                     'uniqueCount="%d">' % (ns, len(strings), len(strings))).encode())
+            for lo in range(0, len(strings), 50000):
+                f.write("".join("<si><t>%s</t></si>" % escape(x) for x in strings[lo:lo + 50000]).encode())
+            f.write(b"</sst>")
+        z.writestr("xl/workbook.xml",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook %s xmlns:r="%s">'
+                   '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>' % (ns, rel))
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="%s/worksheet" Target="worksheets/sheet1.xml"/>'
+                   '<Relationship Id="rId2" Type="%s/sharedStrings" Target="sharedStrings.xml"/>'
+                   '</Relationships>' % (rel, rel))
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/>'
+                   '</Relationships>' % rel)
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+    return os.path.getsize(path)
+
+
+def import_csv(api, path, list_name, timeout=600.0, content_type="text/csv"):
     """POST /contacts/import?list=NAME streaming the file. -> (seconds, reply)."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         t = time.monotonic()
         st, body = api.raw("POST", "/api/v1/contacts/import?list=" + urllib.parse.quote(list_name), f,
-                           {"Content-Type": "text/csv", "Content-Length": str(size)}, timeout=timeout)
+                           {"Content-Type": content_type, "Content-Length": str(size)}, timeout=timeout)
         dt = time.monotonic() - t
     if st != 200:
         raise ApiError("import -> %s %r" % (st, body[:500]))

@@ -1,6 +1,7 @@
 """CLI smoke: `disparo version` and `disparo campaign list` against a live server.
 Tolerant of output format; strict about exit codes."""
 
+import os
 import subprocess
 import unittest
 
@@ -30,6 +31,47 @@ class TestCLI(E2ETest):
         rc, out, err = self.cli("campaign", "list", "--url", self.srv.base, "--token", "dp_wrong")
         self.assertNotEqual(rc, 0, "a refused token must fail the command: %r" % out)
         self.assertEqual(c["status"], "draft")
+
+    def test_contacts_and_lists(self):
+        from test_lists import make_xlsx
+        conn = ("--url", self.srv.base, "--token", self.srv.token)
+        path = os.path.join(self.srv.data, "contatos.xlsx")
+        with open(path, "wb") as f:
+            f.write(make_xlsx([(1, ["Name", "Celular"]), (2, ["Ana Lima", "11 94444-0001"]),
+                               (3, ["Beto", "11 94444-0002"]), (4, ["Ruim", "123"])]))
+        rc, out, err = self.cli("contacts", "import", path, "--list", "planilha", "--phone-column", "celular", *conn)
+        self.assertEqual(rc, 0, "stdout=%r stderr=%r" % (out, err))
+        self.assertRegex(out, r"imported\s*:?\s*2")
+        self.assertIn("line 4:", out)
+        lid = self.ok(self.api.get("/lists"))["lists"][0]["id"]
+        rc, out, err = self.cli("contacts", "search", "lima", *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("5511944440001", out)
+        self.assertNotIn("5511944440002", out)
+        rc, out, err = self.cli("list", "rename", str(lid), "clientes", *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.ok(self.api.get("/lists/%d" % lid))["name"], "clientes")
+        rc, out, err = self.cli("list", "add", str(lid), "11 94444-0003", "abc", *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.ok(self.api.get("/lists/%d" % lid))["members"], 3)
+        rc, out, err = self.cli("list", "remove", str(lid), "5511944440002", *conn)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.cli("list", "members", str(lid), "--limit", "1", *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("5511944440001", out)
+        self.assertIn("--after", out, "a partial page says how to go on: %r" % out)
+        c = self.campaign([1], None, text="oi", list_id=lid, start=True)
+        self.wait_status(c["id"], "completed", 20)
+        rc, out, err = self.cli("contacts", "show", "5511944440001", *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Ana Lima", out)
+        self.assertIn("clientes", out)
+        self.assertIn("sent", out)
+        rc, out, err = self.cli("list", "delete", str(lid), *conn)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.ok(self.api.get("/lists"))["lists"], [])
+        rc, out, err = self.cli("contacts", "show", "5599", *conn)
+        self.assertNotEqual(rc, 0)
 
     def test_unknown_command_fails(self):
         rc, out, err = self.cli("no-such-command")
