@@ -73,6 +73,15 @@ class TestCLI(E2ETest):
         rc, out, err = self.cli("contacts", "show", "5599", *conn)
         self.assertNotEqual(rc, 0)
 
+    def test_unknown_country_code_stops_serve(self):
+        data = os.path.join(self.srv.data, "cc-test")
+        # a valid code (55) is what every other test starts with
+        for cc in ("999", "abc", "800"):
+            rc, out, err = self.cli("serve", "--listen", "127.0.0.1:1", "--data", data, "--country-code", cc)
+            self.assertEqual(rc, 2, "--country-code %s: stdout=%r stderr=%r" % (cc, out, err))
+            self.assertIn("--country-code %s" % cc, err)
+            self.assertIn("unknown default country code", err)
+
     def test_unknown_command_fails(self):
         rc, out, err = self.cli("no-such-command")
         self.assertNotEqual(rc, 0)

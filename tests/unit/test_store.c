@@ -459,6 +459,173 @@ static void test_contacts_lists(void **state)
     OK(st->v->commit(st, E));
 }
 
+struct cts {
+    int64_t id[64];
+    char phone[64][16];
+    int n;
+};
+
+static int collect_contact(void *ud, const struct st_contact *c)
+{
+    struct cts *s = ud;
+    if (s->n < 64) {
+        s->id[s->n] = c->id;
+        snprintf(s->phone[s->n], sizeof s->phone[0], "%s", c->phone);
+    }
+    s->n++;
+    return 0;
+}
+
+struct hist {
+    int64_t msg[8];
+    char camp[8][16];
+    int n;
+};
+
+static int collect_history(void *ud, const struct st_message *m, const char *campaign_name)
+{
+    struct hist *h = ud;
+    if (h->n < 8) {
+        h->msg[h->n] = m->id;
+        snprintf(h->camp[h->n], sizeof h->camp[0], "%s", campaign_name);
+    }
+    h->n++;
+    return 0;
+}
+
+static int64_t members_of(store *st, int64_t ws, int64_t list)
+{
+    struct list_seen seen = {0};
+    OK(st->v->list_get(st, ws, list, collect_list, &seen, E));
+    return seen.members;
+}
+
+/* Rename, delete, remove and pages: the member count stays exact whether
+ * adds are still pending (batched per transaction) or committed. */
+static void test_contacts_crud(void **state)
+{
+    store *st = boot(state);
+    dp_err e = {0};
+    int64_t ws2 = 0, l1 = 0, l2 = 0, id[20];
+    int created = 0, removed = -1;
+    char phone[32];
+
+    OK(st->v->workspace_create(st, "two", &ws2, E));
+    OK(st->v->list_create(st, 1, "a", &l1, E));
+    OK(st->v->list_create(st, 1, "b", &l2, E));
+    for (int i = 0; i < 20; i++) {
+        snprintf(phone, sizeof phone, "55119%08d", i < 10 ? 12340000 + i : 55550000 + i);
+        OK(st->v->contact_upsert(st, 1, phone, i % 2 ? "Maria Silva" : "JOAO", NULL, &id[i],
+                                 &created, E));
+        OK(st->v->list_add(st, l1, id[i], E));
+    }
+    OK(st->v->list_add(st, l2, id[0], E));
+
+    /* remove with adds still pending, then after commit */
+    OK(st->v->list_remove(st, l1, id[3], &removed, E));
+    assert_int_equal(removed, 1);
+    OK(st->v->list_remove(st, l1, id[3], &removed, E));
+    assert_int_equal(removed, 0);
+    assert_int_equal(members_of(st, 1, l1), 19);
+    OK(st->v->commit(st, E));
+    OK(st->v->list_remove(st, l1, id[4], &removed, E));
+    OK(st->v->commit(st, E));
+    assert_int_equal(members_of(st, 1, l1), 18);
+    assert_int_equal(members_of(st, 1, l2), 1);
+
+    /* pages by contact id, no overlap, another workspace sees nothing */
+    struct cts p = {0};
+    OK(st->v->list_members_page(st, 1, l1, 0, 10, collect_contact, &p, E));
+    assert_int_equal(p.n, 10);
+    int64_t last = p.id[9];
+    for (int i = 1; i < 10; i++)
+        assert_true(p.id[i] > p.id[i - 1]);
+    memset(&p, 0, sizeof p);
+    OK(st->v->list_members_page(st, 1, l1, last, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 8);
+    assert_true(p.id[0] > last);
+    assert_int_equal(st->v->list_members_page(st, ws2, l1, 0, 0, collect_contact, &p, &e),
+                     DP_ENOTFOUND);
+
+    /* search: phone digits inside, names case-insensitively, pages by id */
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, 1, "5555", NULL, 0, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 10);
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, 1, NULL, "silva", 0, 3, collect_contact, &p, E));
+    assert_int_equal(p.n, 3);
+    last = p.id[2];
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, 1, NULL, "silva", last, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 7);
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, 1, NULL, NULL, 0, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 20);
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, ws2, NULL, NULL, 0, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 0);
+
+    /* get by id and by phone, and the contact's lists */
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_get(st, 1, id[0], NULL, collect_contact, &p, E));
+    OK(st->v->contact_get(st, 1, 0, p.phone[0], collect_contact, &p, E));
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.id[1], id[0]);
+    assert_int_equal(st->v->contact_get(st, ws2, id[0], NULL, collect_contact, &p, &e),
+                     DP_ENOTFOUND);
+    struct list_seen seen = {0};
+    OK(st->v->contact_lists(st, 1, id[0], collect_list, &seen, E));
+    assert_int_equal(seen.n, 2);
+    memset(&seen, 0, sizeof seen);
+    OK(st->v->contact_lists(st, ws2, id[0], collect_list, &seen, E));
+    assert_int_equal(seen.n, 0);
+
+    /* history: newest first, pages by message id, the workspace's campaigns only */
+    int64_t c1 = add_campaign(st, 1, "um", CS_COMPLETED, "{}");
+    int64_t c2 = add_campaign(st, 1, "dois", CS_RUNNING, "{}");
+    int64_t cx = add_campaign(st, ws2, "alheia", CS_RUNNING, "{}");
+    int64_t m1 = add_message(st, c1, p.phone[0], MS_SENT);
+    (void)add_message(st, c1, "5511999990099", MS_SENT);
+    (void)add_message(st, cx, p.phone[0], MS_SENT);
+    int64_t m2 = add_message(st, c2, p.phone[0], MS_QUEUED);
+    struct hist h = {0};
+    OK(st->v->contact_history(st, 1, p.phone[0], 0, 0, collect_history, &h, E));
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.msg[0], m2);
+    assert_string_equal(h.camp[0], "dois");
+    assert_int_equal(h.msg[1], m1);
+    memset(&h, 0, sizeof h);
+    OK(st->v->contact_history(st, 1, p.phone[0], m2, 1, collect_history, &h, E));
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.msg[0], m1);
+
+    /* rename: conflict, other workspace, success */
+    assert_int_equal(st->v->list_rename(st, 1, l1, "b", &e), DP_ECONFLICT);
+    assert_int_equal(st->v->list_rename(st, ws2, l1, "z", &e), DP_ENOTFOUND);
+    OK(st->v->list_rename(st, 1, l1, "clientes", E));
+    int64_t found = 0;
+    OK(st->v->list_find(st, 1, "clientes", &found, E));
+    assert_int_equal(found, l1);
+
+    /* delete a contact: off both lists, counts follow */
+    assert_int_equal(st->v->contact_delete(st, ws2, id[0], &e), DP_ENOTFOUND);
+    OK(st->v->contact_delete(st, 1, id[0], E));
+    assert_int_equal(members_of(st, 1, l1), 17);
+    assert_int_equal(members_of(st, 1, l2), 0);
+
+    /* delete a list with adds pending on it; the other keeps its count */
+    OK(st->v->list_add(st, l2, id[1], E));
+    OK(st->v->list_add(st, l1, id[3], E));
+    assert_int_equal(st->v->list_delete(st, ws2, l1, &e), DP_ENOTFOUND);
+    OK(st->v->list_delete(st, 1, l1, E));
+    OK(st->v->commit(st, E));
+    assert_int_equal(st->v->list_get(st, 1, l1, collect_list, &seen, &e), DP_ENOTFOUND);
+    assert_int_equal(members_of(st, 1, l2), 1);
+    memset(&p, 0, sizeof p);
+    OK(st->v->contact_search(st, 1, NULL, NULL, 0, 0, collect_contact, &p, E));
+    assert_int_equal(p.n, 19); /* contacts stay */
+}
+
 static void test_campaigns(void **state)
 {
     store *st = boot(state);
@@ -993,6 +1160,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contacts_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contacts_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_campaigns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentrant_callback, setup, teardown),
