@@ -381,7 +381,9 @@ enum {
      * match is quick, a rare one scans the workspace's contacts (a prefix                         \
      * range on contacts (ws, phone) would come out in phone order, not the                         \
      * id order the cursor needs) */                                                               \
-    X(Q_CONTACT_SEARCH, "SELECT " CONTACT_COLS " FROM contacts WHERE ws = ?1 AND id > ?2"          \
+    /* +ws: walk the primary key in id order; by the (ws, phone) index SQLite                      \
+     * would read the whole workspace and sort it before the first row */                          \
+    X(Q_CONTACT_SEARCH, "SELECT " CONTACT_COLS " FROM contacts WHERE +ws = ?1 AND id > ?2"         \
                         " AND ((?3 IS NULL AND ?4 IS NULL) OR instr(phone, ?3) > 0"                 \
                         " OR instr(lower(name), ?4) > 0) ORDER BY id LIMIT ?5")                     \
     X(Q_CONTACT_GET, "SELECT " CONTACT_COLS " FROM contacts WHERE ws = ?1 AND id = ?2")            \
