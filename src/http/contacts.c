@@ -57,11 +57,10 @@ static int page_args(struct api_ctx *c, const char *after_key, int64_t *after, i
 static json_t *view_contact(const struct st_contact *ct)
 {
     json_t *vars = ct->vars ? json_loads(ct->vars, 0, NULL) : NULL;
-    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)ct->id, "phone",
-                     ct->phone, "name", ct->name ? json_string(ct->name) : json_null(), "vars",
-                     json_is_object(vars) ? vars : (json_decref(vars), json_object()),
-                     "created_at", view_time(ct->created_at), "updated_at",
-                     view_time(ct->updated_at));
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)ct->id, "phone", ct->phone,
+                     "name", ct->name ? json_string(ct->name) : json_null(), "vars",
+                     json_is_object(vars) ? vars : (json_decref(vars), json_object()), "created_at",
+                     view_time(ct->created_at), "updated_at", view_time(ct->updated_at));
 }
 
 static json_t *view_list(const struct st_list *l)
@@ -285,8 +284,8 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
         if (why) {
             invalid_count++;
             if (json_array_size(invalid) < BATCH_INVALID_SHOWN)
-                json_array_append_new(invalid,
-                                      json_pack("{s:I, s:s}", "index", (json_int_t)i, "reason", why));
+                json_array_append_new(
+                    invalid, json_pack("{s:I, s:s}", "index", (json_int_t)i, "reason", why));
             continue;
         }
         int rc = c->st->v->contact_upsert(c->st, c->ws, phone, name, svars, &cid, &created, &e);
@@ -310,9 +309,9 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
     int64_t m1 = json_integer_value(json_object_get(after, "members"));
     http_reply_json(c->req, 200,
                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "list_id", (json_int_t)id,
-                              "added", (json_int_t)(m1 - m0), "members", (json_int_t)m1,
-                              "imported", (json_int_t)imported, "updated", (json_int_t)updated,
-                              "invalid_count", (json_int_t)invalid_count, "invalid", invalid));
+                              "added", (json_int_t)(m1 - m0), "members", (json_int_t)m1, "imported",
+                              (json_int_t)imported, "updated", (json_int_t)updated, "invalid_count",
+                              (json_int_t)invalid_count, "invalid", invalid));
 out:
     json_decref(before);
     json_decref(after);
@@ -383,8 +382,8 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
         dp_err pe = {0};
         const char *raw = json_string_value(v);
         if (!raw || phone_normalize(raw, engine_country_code(c->eng), phone, &pe) != DP_OK) {
-            json_array_append_new(invalid, json_pack("{s:I, s:s}", "index", (json_int_t)i,
-                                                     "reason", raw ? pe.msg : "not a string"));
+            json_array_append_new(invalid, json_pack("{s:I, s:s}", "index", (json_int_t)i, "reason",
+                                                     raw ? pe.msg : "not a string"));
             continue;
         }
         struct one_id o = {0};
@@ -545,8 +544,9 @@ static int history_cb(void *ud, const struct st_message *m, const char *campaign
 {
     struct history *h = ud;
     json_t *j = view_message(m);
-    json_object_set_new(j, "campaign", json_pack("{s:I, s:s}", "id", (json_int_t)m->campaign_id,
-                                                 "name", campaign_name ? campaign_name : ""));
+    json_object_set_new(j, "campaign",
+                        json_pack("{s:I, s:s}", "id", (json_int_t)m->campaign_id, "name",
+                                  campaign_name ? campaign_name : ""));
     json_array_append_new(h->arr, j);
     return 0;
 }
@@ -581,9 +581,9 @@ void api_contacts_history(struct api_ctx *c, const char *key)
         json_decref(next);
         next = json_integer(json_integer_value(json_object_get(lastm, "id")));
     }
-    http_reply_json(c->req, 200,
-                    json_pack("{s:s, s:O, s:o}", "phone", phone, "history", h.arr, "next_before",
-                              next));
+    http_reply_json(
+        c->req, 200,
+        json_pack("{s:s, s:O, s:o}", "phone", phone, "history", h.arr, "next_before", next));
 out:
     json_decref(o.obj);
     json_decref(h.arr);
