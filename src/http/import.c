@@ -16,10 +16,10 @@
 #include "util/imap.h"
 #include "util/log.h"
 #include "util/phone.h"
+#include "util/rowmap.h"
 #include "util/xlsxin.h"
 
 #define INVALID_SHOWN 1000
-#define MAX_COLS 512
 #define COLUMN_NAME_MAX 200
 #define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,14 +28,11 @@ struct import {
     const char *cc;
     const char *phone_name; /* the header of the phone column */
     int64_t list_id;
-    int header_done;
-    int phone_col, name_col;
-    size_t ncols;
-    char *cols[MAX_COLS];
+    rowmap *map;    /* set by the header row */
+    int bad_header; /* it has no phone column */
     imap seen;
     int64_t imported, updated, duplicates, invalid_count;
     json_t *invalid;
-    json_t *headers_seen; /* set when the phone column is missing, for the reply */
     dp_err *e;
 };
 
@@ -47,55 +44,24 @@ static void add_invalid(struct import *im, size_t line, const char *reason)
                               json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
-/* The first row: which column is the phone, which the name, and the names
- * of the rest (the variables). */
-static int on_header(struct import *im, size_t line, size_t n, char **f, const size_t *lens)
-{
-    im->header_done = 1;
-    im->phone_col = im->name_col = -1;
-    im->ncols = n;
-    for (size_t i = 0; i < n; i++) {
-        im->cols[i] = strndup(f[i], lens[i]);
-        if (!im->cols[i])
-            return dp_err_set(im->e, DP_ENOMEM, NULL);
-        if (strcasecmp(im->cols[i], im->phone_name) == 0 && im->phone_col < 0)
-            im->phone_col = (int)i;
-        else if (strcasecmp(im->cols[i], "name") == 0 && im->name_col < 0)
-            im->name_col = (int)i;
-    }
-    if (im->phone_col >= 0)
-        return 0;
-    /* the headers go into the message (cut to fit) and, whole, into the reply */
-    char seen[160] = "";
-    size_t used = 0;
-    im->headers_seen = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(im->headers_seen, json_stringn(f[i], lens[i]));
-        if (used < sizeof seen) {
-            int w = snprintf(seen + used, sizeof seen - used, "%s\"%s\"", i ? ", " : "", f[i]);
-            used += w > 0 ? (size_t)w : 0;
-        }
-    }
-    return dp_err_set(im->e, DP_ECSV,
-                      "line %zu: no \"%s\" column in the header (headers: %s); name the phone "
-                      "column with ?phone_column=",
-                      line, im->phone_name, n ? seen : "none");
-}
-
 /* One row of either reader (csvin_row_fn and xlsxin_row_fn have this shape). */
 static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
 {
     struct import *im = ud;
     store *st = im->c->st;
-    if (!im->header_done)
-        return on_header(im, line, n, f, lens);
-    if ((size_t)im->phone_col >= n || lens[im->phone_col] == 0) {
+    if (!im->map) {
+        int rc = rowmap_new(&im->map, im->phone_name, line, n, f, lens, im->e);
+        im->bad_header = rc == DP_ECSV;
+        return rc;
+    }
+    const char *raw = rowmap_phone(im->map, n, f, lens);
+    if (!raw) {
         add_invalid(im, line, "phone is empty");
         return 0;
     }
     char phone[16];
     dp_err pe;
-    int prc = phone_normalize(f[im->phone_col], im->cc, phone, &pe);
+    int prc = phone_normalize(raw, im->cc, phone, &pe);
     if (prc == DP_EINVAL) {
         add_invalid(im, line, pe.msg);
         return 0;
@@ -109,18 +75,13 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
     }
     if (imap_put(&im->seen, key, 1))
         return dp_err_set(im->e, DP_ENOMEM, NULL);
-    json_t *vars = json_object();
-    for (size_t i = 0; i < n && i < im->ncols; i++) {
-        if ((int)i == im->phone_col || (int)i == im->name_col || !im->cols[i][0])
-            continue;
-        json_object_set_new(vars, im->cols[i], json_stringn(f[i], lens[i]));
-    }
-    const char *name = im->name_col >= 0 && (size_t)im->name_col < n && lens[im->name_col]
-                           ? f[im->name_col]
-                           : NULL;
+    json_t *vars = rowmap_vars(im->map, n, f, lens);
+    if (!vars)
+        return dp_err_set(im->e, DP_ENOMEM, NULL);
     int64_t cid;
     int created = 0;
-    int rc = st->v->contact_upsert(st, im->c->ws, phone, name, vars, &cid, &created, im->e);
+    int rc = st->v->contact_upsert(st, im->c->ws, phone, rowmap_name(im->map, n, f, lens), vars,
+                                   &cid, &created, im->e);
     json_decref(vars);
     if (!rc)
         rc = st->v->list_add(st, im->list_id, cid, im->e);
@@ -228,7 +189,7 @@ void api_contacts_import(struct api_ctx *c)
     if (rc)
         goto fail;
     rc = xlsx ? read_xlsx(&im, in, &e) : read_csv(&im, in, &e);
-    if (!rc && !im.header_done)
+    if (!rc && !im.map)
         rc = dp_err_set(&e, DP_ECSV, "%s: no header row", xlsx ? "the first sheet" : "line 1");
     if (rc)
         goto fail;
@@ -249,12 +210,11 @@ fail:
     c->st->v->rollback(c->st);
     if (e.code == DP_OK)
         e.code = rc;
+    /* a header without the phone column: the reply lists the headers seen */
     http_reply_error(c->req, &e,
-                     im.headers_seen ? json_pack("{s:O}", "headers", im.headers_seen) : NULL);
+                     im.bad_header ? json_pack("{s:o}", "headers", rowmap_headers(im.map)) : NULL);
 out:
-    for (size_t i = 0; i < im.ncols; i++)
-        free(im.cols[i]);
+    rowmap_free(im.map);
     imap_free(&im.seen);
     json_decref(im.invalid);
-    json_decref(im.headers_seen);
 }
