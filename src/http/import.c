@@ -174,6 +174,11 @@ void api_contacts_import(struct api_ctx *c)
                         COLUMN_NAME_MAX);
         goto out;
     }
+    const char *fmt = evhttp_find_header(&c->query, "format");
+    if (fmt && strcasecmp(fmt, "csv") != 0 && strcasecmp(fmt, "xlsx") != 0) {
+        http_reply_code(c->req, DP_EINVAL, "format is csv or xlsx (default: from the body)");
+        goto out;
+    }
     im.phone_name = pcol ? pcol : "phone";
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     if (evbuffer_get_length(in) == 0) {

@@ -141,6 +141,9 @@ class TestLists(E2ETest):
         self.assertEqual((r2["imported"], r2["updated"]), (0, 4), r2)
         r3 = self.imp(data, "planilha3", content_type="text/plain", phone_column="CELULAR", format="xlsx")
         self.assertEqual(r3["updated"], 4, r3)
+        st, body = self.api.request("POST", "/api/v1/contacts/import?list=x&format=ods", raw_body=data,
+                                    content_type=XLSX_TYPE)
+        self.assertEqual(st, 400, body)
         # not a workbook at all
         st, body = self.api.request("POST", "/api/v1/contacts/import?list=x&format=xlsx", raw_body=b"phone\n1\n",
                                     content_type=XLSX_TYPE)
