@@ -390,6 +390,7 @@ static void job_closed(struct evhttp_connection *conn, void *arg)
     (void)conn;
     j->conn = NULL; /* being freed; the request was detached from it */
     atomic_store(&j->cancel, 1);
+    log_debug("report client left", "campaign=%lld", (long long)j->id);
 }
 
 static void job_done(evutil_socket_t fd, short what, void *arg)
@@ -400,6 +401,8 @@ static void job_done(evutil_socket_t fd, short what, void *arg)
     (void)what;
     pthread_join(j->thread, NULL);
     job_unlink(j);
+    log_debug("report built", "campaign=%lld kind=%s ms=%lld rc=%d", (long long)j->id,
+              j->kind == JOB_JSON ? "json" : "xlsx", (long long)(timefmt_now_ms() - j->now), j->rc);
     if (!j->conn) {
         /* the client left: this frees the detached request */
         evhttp_send_reply(req, 499, "Client Closed", NULL);
@@ -679,6 +682,7 @@ static void stream_closed(struct evhttp_connection *conn, void *arg)
     struct stream *s = arg;
     struct timeval now = {0, 0};
     s->conn = NULL;
+    log_debug("export client left", "campaign=%lld rows=%lld", (long long)s->id, (long long)s->n);
     if (event_base_once(evhttp_connection_get_base(conn), -1, EV_TIMEOUT, stream_gone, s, &now) !=
         0)
         log_error("export stream leaked", "campaign=%lld", (long long)s->id);
