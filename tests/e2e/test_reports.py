@@ -3,7 +3,10 @@ the .xlsx workbook holds the same numbers (read back from the sheet XML), the
 CSV export still streams every message, a client that leaves mid-download
 does not hurt the server, and another workspace gets a 404."""
 
+import json
+import os
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -11,7 +14,7 @@ import zipfile
 import io
 import xml.etree.ElementTree as ET
 
-from harness import E2ETest, STATUSES, contacts, parse_csv, parse_ts, wait_until, Client
+from harness import E2ETest, STATUSES, Client, contacts, disparo_bin, parse_csv, parse_ts, wait_until
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -291,6 +294,48 @@ class TestReports(E2ETest):
         self.assertEqual(len(rows), n + 1)
         self.assertEqual(len({r[0] for r in rows[1:]}), n)
         self.assertEqual(self.report(cid)["counts"]["queued"], n)
+
+    def cli(self, *args):
+        p = subprocess.run([disparo_bin(), "--url", self.srv.base, "--token", self.srv.token] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        err = p.stderr.decode("utf-8", "replace")
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, err)
+        return p.returncode, p.stdout, err
+
+    def test_cli_report_and_export(self):
+        s = self.sandbox_sender("cli-remetente", fail_phones=["5511987650201"])
+        c = self.campaign([s["id"]], contacts(4, prefix="55119876") + [{"phone": "5511987650201", "name": "F"}], start=True)
+        cid = c["id"]
+        self.wait_status(cid, "completed", 10)
+        rc, out, err = self.cli("campaign", "report", str(cid))
+        self.assertEqual(rc, 0, err)
+        text = out.decode()
+        self.assertIn("cli-remetente", text)
+        self.assertIn("sandbox_rejected", text)
+        rc, out, err = self.cli("--json", "campaign", "report", str(cid))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["counts"], self.get_campaign(cid)["counts"])
+        path = os.path.join(self._workdir, "r.xlsx")
+        rc, out, err = self.cli("campaign", "report", str(cid), "--xlsx", path)
+        self.assertEqual(rc, 0, err)
+        with open(path, "rb") as f:
+            wb = Workbook(f.read())
+        self.assertEqual(wb.names, SHEETS)
+        self.assertEqual(len(wb.table("Messages")), 5)
+        csv_path = os.path.join(self._workdir, "e.csv")
+        rc, out, err = self.cli("campaign", "export", str(cid), "-o", csv_path)
+        self.assertEqual(rc, 0, err)
+        st, _, payload = self.api.raw("GET", "/api/v1/campaigns/%d/export.csv" % cid)
+        with open(csv_path, "rb") as f:
+            self.assertEqual(f.read(), payload)
+        rc, out, err = self.cli("campaign", "export", str(cid))
+        self.assertEqual((rc, out), (0, payload))
+        missing = os.path.join(self._workdir, "none.csv")
+        rc, out, err = self.cli("campaign", "export", "999999", "-o", missing)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not found", err)
+        self.assertFalse(os.path.exists(missing))
 
 
 if __name__ == "__main__":
