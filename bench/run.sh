@@ -3,10 +3,10 @@
 #
 # Runs each benchmark in turn; each one starts its own fresh server(s) on a free
 # 127.0.0.1 port with a private temp data dir (--log-level warn) and stops them.
-# Every benchmark has a hard time cap (coreutils `timeout`, caps sum to 650 s);
-# a normal run takes about 2.5 minutes on 2 cores. Prints one summary table at the end.
+# Every benchmark has a hard time cap (coreutils `timeout`, caps sum to 1070 s);
+# a normal run takes about 2.5 minutes on 2 cores, plus a few for reports. Prints one summary table at the end.
 #
-# NAMEs (default: all, in this order): fsync latency pacing throughput import
+# NAMEs (default: all, in this order): fsync latency pacing throughput import reports
 # Targets are informational: the exit status is 0 unless a benchmark could not run.
 set -u
 
@@ -27,6 +27,7 @@ BENCHES=(
     "pacing|bench_pacing.py --campaigns 1000 --contacts 70 --window 60|180"
     "throughput|bench_throughput.py --messages 1000000 --cap 90|240"
     "import|bench_import.py --contacts 1000000 --runs 3|120"
+    "reports|bench_reports.py --messages 1000000 --runs 3|420"
 )
 
 want=("$@")

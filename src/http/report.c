@@ -33,6 +33,7 @@
 #include "http/http_int.h"
 #include "store/sqlite_report.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/timefmt.h"
 
 #define CSV_PAGE 2000
@@ -453,6 +454,8 @@ static void job_done(evutil_socket_t fd, short what, void *arg)
     evbuffer_free(out);
 out:
     job_free(j); /* unlinks the file: the open descriptor keeps it readable */
+    /* the thread's arena held the sorts and the workbook's buffers */
+    mem_release();
 }
 
 /* Checks the campaign, flushes the engine (so the reader sees all of it)

@@ -46,8 +46,10 @@ int sqrep_open(const char *path, sqrep **out, dp_err *e)
         goto out;
     }
     (void)sqlite3_busy_timeout(r->db, 5000);
-    /* the sorts behind the medians: in memory, not in temp files */
-    if (sqlite3_exec(r->db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;", NULL, NULL,
+    /* The scans read each page once, so a small cache loses nothing; the
+     * sorts behind the medians spill to temporary files past it instead of
+     * holding a million values in memory. */
+    if (sqlite3_exec(r->db, "PRAGMA temp_store = FILE; PRAGMA cache_size = -8192;", NULL, NULL,
                      NULL) != SQLITE_OK) {
         rc = rep_fail(r, e, "configure");
         goto out;
@@ -178,23 +180,50 @@ out:
 
 /* ---- by sender, by error ----------------------------------------------- */
 
+/* What the by-sender scan learns besides the per-sender numbers, so later
+ * steps need no scan of their own: the span of every send, delivery, read
+ * and failure time (0s when none), the first send, and how many messages
+ * each duration has. */
+struct scan {
+    int64_t lo, hi, first_sent;
+    int64_t n_q2s, n_s2d, n_s2r;
+};
+
+static void widen(struct scan *sc, int64_t lo, int64_t hi)
+{
+    if (lo > 0 && (sc->lo == 0 || lo < sc->lo))
+        sc->lo = lo;
+    if (hi > sc->hi)
+        sc->hi = hi;
+}
+
 /* Grouped first, joined after: one senders lookup per sender, not per row.
- * Statuses by value: 0 queued .. 7 unknown (pinned in sqlite.c). */
-static int add_by_sender(sqrep *r, int64_t id, json_t *out, dp_err *e)
+ * Statuses by value: 0 queued .. 7 unknown (pinned in sqlite.c). The
+ * min/max/count columns feed struct scan (one pass over the campaign's
+ * rows instead of five). */
+static int add_by_sender(sqrep *r, int64_t id, json_t *out, struct scan *sc, dp_err *e)
 {
     static const char sql[] =
         "SELECT g.sender_id, s.name, g.n, g.sent, g.delivered, g.rd, g.failed, g.skipped,"
-        " g.unknown, g.replied, g.queued, g.sending FROM ("
+        " g.unknown, g.replied, g.queued, g.sending, g.s0, g.s1, g.d0, g.d1, g.r0, g.r1, g.f0,"
+        " g.f1, g.q2s, g.s2d, g.s2r FROM ("
         "  SELECT sender_id, count(*) AS n, sum(status = 2) AS sent,"
         "   sum(status = 3) AS delivered, sum(status = 4) AS rd, sum(status = 5) AS failed,"
         "   sum(status = 6) AS skipped, sum(status = 7) AS unknown,"
-        "   sum(replied_at > 0) AS replied, sum(status = 0) AS queued, sum(status = 1) AS sending"
+        "   sum(replied_at > 0) AS replied, sum(status = 0) AS queued, sum(status = 1) AS sending,"
+        "   min(nullif(sent_at, 0)) AS s0, max(sent_at) AS s1,"
+        "   min(nullif(delivered_at, 0)) AS d0, max(delivered_at) AS d1,"
+        "   min(nullif(read_at, 0)) AS r0, max(read_at) AS r1,"
+        "   min(nullif(failed_at, 0)) AS f0, max(failed_at) AS f1,"
+        "   sum(sent_at > 0 AND queued_at > 0) AS q2s, sum(delivered_at > 0 AND sent_at > 0) AS s2d,"
+        "   sum(read_at > 0 AND sent_at > 0) AS s2r"
         "  FROM messages WHERE campaign_id = ?1 GROUP BY sender_id) g"
         " LEFT JOIN senders s ON s.id = g.sender_id ORDER BY g.sender_id";
     sqlite3_stmt *s = NULL;
     json_t *arr = json_array();
     int rc = prep(r, sql, id, 0, &s, e);
     int step;
+    memset(sc, 0, sizeof *sc);
     if (rc != DP_OK)
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -215,6 +244,15 @@ static int add_by_sender(sqrep *r, int64_t id, json_t *out, dp_err *e)
         json_object_set_new(o, "unknown", json_integer(col(s, 8)));
         json_object_set_new(o, "replied", json_integer(col(s, 9)));
         json_array_append_new(arr, o);
+        /* NULL (no such time in this group) reads as 0 */
+        int64_t s0 = col(s, 12);
+        if (s0 > 0 && (sc->first_sent == 0 || s0 < sc->first_sent))
+            sc->first_sent = s0;
+        for (int i = 12; i < 20; i += 2)
+            widen(sc, col(s, i), col(s, i + 1));
+        sc->n_q2s += col(s, 20);
+        sc->n_s2d += col(s, 21);
+        sc->n_s2r += col(s, 22);
     }
     if (step != SQLITE_DONE)
         rc = rep_fail(r, e, "by_sender");
@@ -260,37 +298,6 @@ out:
 
 /* ---- timeline ---------------------------------------------------------- */
 
-/* The span of every send, delivery, read and failure time, and the first
- * send; 0s when there is none. */
-static int time_range(sqrep *r, int64_t id, int64_t *lo, int64_t *hi, int64_t *first_sent,
-                      dp_err *e)
-{
-    static const char sql[] =
-        "SELECT min(nullif(sent_at, 0)), max(sent_at), min(nullif(delivered_at, 0)),"
-        " max(delivered_at), min(nullif(read_at, 0)), max(read_at), min(nullif(failed_at, 0)),"
-        " max(failed_at) FROM messages WHERE campaign_id = ?1";
-    sqlite3_stmt *s = NULL;
-    int rc = prep(r, sql, id, 0, &s, e);
-    if (rc != DP_OK)
-        return rc;
-    *lo = *hi = *first_sent = 0;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = rep_fail(r, e, "timeline");
-        goto out;
-    }
-    *first_sent = col(s, 0); /* NULL reads as 0 */
-    for (int i = 0; i < 8; i += 2) {
-        int64_t a = col(s, i), b = col(s, i + 1);
-        if (a > 0 && (*lo == 0 || a < *lo))
-            *lo = a;
-        if (b > *hi)
-            *hi = b;
-    }
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
-
 /* Minutes while they fit in SQREP_TIMELINE_MAX buckets, else hours, else
  * whole days; buckets start at multiples of the width since the epoch, so
  * they are UTC minutes, hours and days. */
@@ -306,46 +313,58 @@ static int64_t bucket_width(int64_t lo, int64_t hi)
     return k * DAY_MS;
 }
 
-static int add_timeline(sqrep *r, int64_t id, int64_t *first_sent, json_t *out, dp_err *e)
+/* One pass over the four times of every message, counted into buckets
+ * that the span (from the by-sender scan) bounds: memory is fixed, however
+ * many messages. Only buckets with something in them are listed. */
+static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out, dp_err *e)
 {
     static const char sql[] =
-        "SELECT b, sum(k = 0), sum(k = 1), sum(k = 2), sum(k = 3) FROM ("
-        " SELECT sent_at / ?2 AS b, 0 AS k FROM messages WHERE campaign_id = ?1 AND sent_at > 0"
-        " UNION ALL SELECT delivered_at / ?2, 1 FROM messages"
-        "  WHERE campaign_id = ?1 AND delivered_at > 0"
-        " UNION ALL SELECT read_at / ?2, 2 FROM messages WHERE campaign_id = ?1 AND read_at > 0"
-        " UNION ALL SELECT failed_at / ?2, 3 FROM messages"
-        "  WHERE campaign_id = ?1 AND failed_at > 0)"
-        " GROUP BY b ORDER BY b";
+        "SELECT sent_at, delivered_at, read_at, failed_at FROM messages"
+        " WHERE campaign_id = ?1";
     sqlite3_stmt *s = NULL;
-    int64_t lo, hi;
     json_t *arr = json_array();
-    int rc = time_range(r, id, &lo, &hi, first_sent, e);
-    int64_t w = MIN_MS;
+    int64_t w = sc->lo > 0 ? bucket_width(sc->lo, sc->hi) : MIN_MS;
+    int64_t first = sc->lo / w, nb = sc->lo > 0 ? sc->hi / w - first + 1 : 0;
+    int64_t(*b)[4] = NULL;
+    int rc = DP_OK;
     int step;
-    if (rc != DP_OK)
-        goto out;
-    if (lo > 0)
-        w = bucket_width(lo, hi);
     json_object_set_new(out, "timeline_bucket_seconds", json_integer(w / 1000));
-    if (lo == 0)
+    if (nb == 0)
         goto out;
-    rc = prep(r, sql, id, w, &s, e);
+    b = calloc((size_t)nb, sizeof *b);
+    if (!b) {
+        rc = dp_err_set(e, DP_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = prep(r, sql, id, 0, &s, e);
     if (rc != DP_OK)
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int k = 0; k < 4; k++) {
+            int64_t t = col(s, k);
+            /* the snapshot is the one the span came from: always in range */
+            if (t > 0 && t / w - first < nb)
+                b[t / w - first][k]++;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        rc = rep_fail(r, e, "timeline");
+        goto out;
+    }
+    for (int64_t i = 0; i < nb; i++) {
+        if (!b[i][0] && !b[i][1] && !b[i][2] && !b[i][3])
+            continue;
         json_t *o = json_object();
-        json_object_set_new(o, "minute", time_or_null(col(s, 0) * w));
-        json_object_set_new(o, "sent", json_integer(col(s, 1)));
-        json_object_set_new(o, "delivered", json_integer(col(s, 2)));
-        json_object_set_new(o, "read", json_integer(col(s, 3)));
-        json_object_set_new(o, "failed", json_integer(col(s, 4)));
+        json_object_set_new(o, "minute", time_or_null((first + i) * w));
+        json_object_set_new(o, "sent", json_integer(b[i][0]));
+        json_object_set_new(o, "delivered", json_integer(b[i][1]));
+        json_object_set_new(o, "read", json_integer(b[i][2]));
+        json_object_set_new(o, "failed", json_integer(b[i][3]));
         json_array_append_new(arr, o);
     }
-    if (step != SQLITE_DONE)
-        rc = rep_fail(r, e, "timeline");
 out:
     sqlite3_finalize(s);
+    free(b);
     if (rc == DP_OK)
         json_object_set_new(out, "timeline", arr);
     else
@@ -355,39 +374,28 @@ out:
 
 /* ---- durations --------------------------------------------------------- */
 
-/* {count, median_ms, p90_ms} of expr over the campaign's messages where
- * cond holds: one count, then one ordered pass that stops at the p90 row.
- * expr and cond are constants of this file, never input. */
+/* {count, median_ms, p90_ms} of expr over the n messages of the campaign
+ * where cond holds (n from the by-sender scan, same snapshot): one ordered
+ * pass that stops at the p90 row. expr and cond are constants of this
+ * file, never input. */
 static int add_dist(sqrep *r, int64_t id, const char *key, const char *expr, const char *cond,
-                    json_t *out, dp_err *e)
+                    int64_t n, json_t *out, dp_err *e)
 {
     char sql[512];
     sqlite3_stmt *s = NULL;
-    int64_t n = 0, med = 0, p90 = 0;
-    int rc;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM messages WHERE campaign_id = ?1 AND %s", cond);
-    rc = prep(r, sql, id, 0, &s, e);
-    if (rc != DP_OK)
-        return rc;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = rep_fail(r, e, key);
-        goto out;
-    }
-    n = col(s, 0);
-    sqlite3_finalize(s);
-    s = NULL;
+    int64_t med = 0, p90 = 0;
+    int rc = DP_OK;
     if (n > 0) {
-        int64_t k50 = sqrep_rank(n, 0.5), k90 = sqrep_rank(n, 0.9), i = 0;
+        int64_t k50 = sqrep_rank(n, 0.5), k90 = sqrep_rank(n, 0.9);
         snprintf(sql, sizeof sql,
                  "SELECT %s AS d FROM messages WHERE campaign_id = ?1 AND %s ORDER BY d", expr,
                  cond);
         rc = prep(r, sql, id, 0, &s, e);
         if (rc != DP_OK)
             goto out;
-        for (; i <= k90; i++) {
+        for (int64_t i = 0; i <= k90; i++) {
             if (sqlite3_step(s) != SQLITE_ROW) {
-                /* the snapshot cannot change between the two reads */
-                rc = rep_fail(r, e, key);
+                rc = rep_fail(r, e, key); /* fewer rows than the scan counted */
                 goto out;
             }
             if (i == k50)
@@ -405,7 +413,7 @@ out:
     return rc;
 }
 
-static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, int64_t first_sent,
+static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, const struct scan *sc,
                          int64_t now_ms, json_t *out, dp_err *e)
 {
     json_t *d = json_object();
@@ -413,17 +421,17 @@ static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, int64_
     int64_t end = h->finished ? h->finished : now_ms;
     json_object_set_new(d, "elapsed_ms",
                         h->started ? json_integer(end - h->started) : json_null());
-    json_object_set_new(d, "to_first_send_ms", h->started && first_sent
-                                                    ? json_integer(first_sent - h->started)
+    json_object_set_new(d, "to_first_send_ms", h->started && sc->first_sent
+                                                    ? json_integer(sc->first_sent - h->started)
                                                     : json_null());
     rc = add_dist(r, id, "queue_to_sent", "sent_at - queued_at", "sent_at > 0 AND queued_at > 0",
-                  d, e);
+                  sc->n_q2s, d, e);
     if (rc == DP_OK)
         rc = add_dist(r, id, "sent_to_delivered", "delivered_at - sent_at",
-                      "delivered_at > 0 AND sent_at > 0", d, e);
+                      "delivered_at > 0 AND sent_at > 0", sc->n_s2d, d, e);
     if (rc == DP_OK)
-        rc = add_dist(r, id, "sent_to_read", "read_at - sent_at", "read_at > 0 AND sent_at > 0", d,
-                      e);
+        rc = add_dist(r, id, "sent_to_read", "read_at - sent_at", "read_at > 0 AND sent_at > 0",
+                      sc->n_s2r, d, e);
     if (rc == DP_OK)
         json_object_set_new(out, "durations", d);
     else
@@ -434,17 +442,17 @@ static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, int64_
 int sqrep_report(sqrep *r, int64_t ws, int64_t id, int64_t now_ms, json_t **out, dp_err *e)
 {
     struct camp_head h = {0};
-    int64_t first_sent = 0;
+    struct scan sc;
     json_t *j = json_object();
     int rc = add_campaign(r, ws, id, j, &h, e);
     if (rc == DP_OK)
-        rc = add_by_sender(r, id, j, e);
+        rc = add_by_sender(r, id, j, &sc, e);
     if (rc == DP_OK)
         rc = add_by_error(r, id, j, e);
     if (rc == DP_OK)
-        rc = add_timeline(r, id, &first_sent, j, e);
+        rc = add_timeline(r, id, &sc, j, e);
     if (rc == DP_OK)
-        rc = add_durations(r, id, &h, first_sent, now_ms, j, e);
+        rc = add_durations(r, id, &h, &sc, now_ms, j, e);
     if (rc != DP_OK) {
         json_decref(j);
         j = NULL;
