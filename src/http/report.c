@@ -11,11 +11,14 @@
  * A client that leaves first: libevent detaches the request and calls the
  * connection's close callback, which marks the job or stream; the request
  * is then released by one last evhttp_send_* call, which frees a detached
- * request instead of sending. */
+ * request instead of sending. While a job runs evhttp does not read the
+ * socket, so the job also watches it for end of stream (job_peer) and
+ * stops its thread early. */
 #include "http/report.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
@@ -57,6 +61,7 @@ struct job {
     struct evhttp_request *req;
     struct evhttp_connection *conn; /* NULL once the client left */
     struct event *done_ev;
+    struct event *peer_ev; /* watches the client's socket for its close */
     int pipe[2];
     pthread_t thread;
     int started;
@@ -80,6 +85,8 @@ static void job_free(struct job *j)
         return;
     if (j->done_ev)
         event_free(j->done_ev);
+    if (j->peer_ev)
+        event_free(j->peer_ev);
     if (j->pipe[0] >= 0)
         close(j->pipe[0]);
     if (j->pipe[1] >= 0)
@@ -391,7 +398,28 @@ static void job_closed(struct evhttp_connection *conn, void *arg)
     (void)conn;
     j->conn = NULL; /* being freed; the request was detached from it */
     atomic_store(&j->cancel, 1);
+    if (j->peer_ev)
+        event_del(j->peer_ev); /* its socket is about to close */
     log_debug("report client left", "campaign=%lld", (long long)j->id);
+}
+
+/* evhttp does not read from a connection while its request waits for an
+ * answer, so it would learn that the client left only when the workbook,
+ * ten seconds later, fails to go out. This peeks instead: end of stream
+ * stops the thread at its next page. */
+static void job_peer(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    (void)what;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        atomic_store(&j->cancel, 1);
+        log_debug("report client left", "campaign=%lld", (long long)j->id);
+    } else if (n < 0) {
+        (void)event_add(j->peer_ev, NULL); /* woken for nothing: keep watching */
+    }
+    /* n > 0: a pipelined request, for evhttp to read after this answer */
 }
 
 static void job_done(evutil_socket_t fd, short what, void *arg)
@@ -402,14 +430,19 @@ static void job_done(evutil_socket_t fd, short what, void *arg)
     (void)what;
     pthread_join(j->thread, NULL);
     job_unlink(j);
+    if (j->peer_ev)
+        event_del(j->peer_ev);
     log_debug("report built", "campaign=%lld kind=%s ms=%lld rc=%d", (long long)j->id,
               j->kind == JOB_JSON ? "json" : "xlsx", (long long)(timefmt_now_ms() - j->now), j->rc);
-    if (!j->conn) {
-        /* the client left: this frees the detached request */
-        evhttp_send_reply(req, 499, "Client Closed", NULL);
+    if (j->conn)
+        evhttp_connection_set_closecb(j->conn, NULL, NULL);
+    if (!j->conn || atomic_load(&j->cancel)) {
+        /* The client left. A detached request is freed by this call; one
+         * whose socket is only known dead to us fails its write and goes
+         * with its connection. */
+        evhttp_send_reply(req, 499, "Client Closed Request", NULL);
         goto out;
     }
-    evhttp_connection_set_closecb(j->conn, NULL, NULL);
     if (j->rc != DP_OK) {
         if (j->rc == DP_ENOTFOUND)
             dp_err_set(&j->err, DP_ENOTFOUND, "campaign %lld not found", (long long)j->id);
@@ -533,6 +566,11 @@ static void job_start(struct api_ctx *c, int64_t id, enum job_kind kind)
     jobs = j;
     n_jobs++;
     evhttp_connection_set_closecb(j->conn, job_closed, j);
+    j->peer_ev = event_new(evhttp_connection_get_base(j->conn),
+                           bufferevent_getfd(evhttp_connection_get_bufferevent(j->conn)), EV_READ,
+                           job_peer, j);
+    if (!j->peer_ev || event_add(j->peer_ev, NULL) != 0)
+        log_warn("report: cannot watch the client", "campaign=%lld", (long long)id);
     log_debug("report started", "campaign=%lld kind=%s", (long long)id,
               kind == JOB_JSON ? "json" : "xlsx");
     return;

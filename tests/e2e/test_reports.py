@@ -5,6 +5,7 @@ does not hurt the server, and another workspace gets a 404."""
 
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -284,7 +285,10 @@ class TestReports(E2ETest):
                     self.assertTrue(chunk, "the export ended early")
                     got += len(chunk)
             s.close()
-        time.sleep(1.5)   # let the workbook thread finish for a client that left
+        # the workbook's thread is stopped, not left to finish for nobody
+        wait_until(lambda: "report client left" in self.srv.log_text(), 10, "the server to notice")
+        wait_until(lambda: re.search(r'msg="report built" campaign=%d kind=xlsx ms=\d+ rc=-9' % cid,
+                                     self.srv.log_text()), 10, "the cancelled workbook's thread to end")
         self.assertEqual(self.api.get("/campaigns/%d" % cid)[0], 200)
         # and everything still works in full afterwards
         st, headers, payload = self.api.raw("GET", "/api/v1/campaigns/%d/export.csv" % cid, timeout=60)
