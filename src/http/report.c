@@ -169,12 +169,11 @@ static void summary_row(struct xlsx *x, lxw_row_t *r, const char *label, const j
 
 static void write_summary(struct xlsx *x, const json_t *rep)
 {
-    static const char *const counts[] = {"total",  "queued",  "sending", "sent",    "delivered",
-                                         "read",   "failed",  "skipped", "unknown", "replied",
-                                         "clicked", NULL};
+    static const char *const counts[] = {"total",     "queued",  "sending", "sent",
+                                         "delivered", "read",    "failed",  "skipped",
+                                         "unknown",   "replied", "clicked", NULL};
     static const char *const times[] = {"created_at", "started_at", "finished_at", NULL};
-    static const char *const dists[] = {"queue_to_sent", "sent_to_delivered", "sent_to_read",
-                                        NULL};
+    static const char *const dists[] = {"queue_to_sent", "sent_to_delivered", "sent_to_read", NULL};
     const json_t *cn = json_object_get(rep, "counts");
     const json_t *du = json_object_get(rep, "durations");
     static const char *const head[] = {"Field", "Value", NULL};
@@ -229,9 +228,9 @@ static const char *sender_name(const struct xlsx *x, int64_t id)
 }
 
 static const char *const msg_head[] = {
-    "id",        "phone",   "name",         "status",    "sender_id", "sender",
-    "attempts",  "queued_at", "sent_at",    "delivered_at", "read_at", "failed_at",
-    "error_code", "error_detail", "reply",  "replied_at", NULL};
+    "id",         "phone",        "name",    "status",       "sender_id", "sender",
+    "attempts",   "queued_at",    "sent_at", "delivered_at", "read_at",   "failed_at",
+    "error_code", "error_detail", "reply",   "replied_at",   NULL};
 
 static int xlsx_msg_cb(void *ud, const struct st_message *m)
 {
@@ -286,10 +285,9 @@ static int xlsx_msg_cb(void *ud, const struct st_message *m)
 static int write_xlsx(sqrep *r, const json_t *rep, const char *path, const char *tmpdir,
                       atomic_int *cancel, dp_err *e)
 {
-    static const char *const sender_keys[] = {"sender_id", "name",   "total",   "queued",
-                                              "sending",   "sent",   "delivered", "read",
-                                              "failed",    "skipped", "unknown", "replied",
-                                              NULL};
+    static const char *const sender_keys[] = {
+        "sender_id", "name",   "total",   "queued",  "sending", "sent", "delivered",
+        "read",      "failed", "skipped", "unknown", "replied", NULL};
     static const char *const error_keys[] = {"status", "code", "count", "detail", NULL};
     static const char *const skip_head[] = {"id", "phone", "name", "reason", "detail", NULL};
     lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = (char *)tmpdir};
@@ -337,8 +335,8 @@ static int write_xlsx(sqrep *r, const json_t *rep, const char *path, const char 
             rc = dp_err_set(e, DP_EIO, "cancelled: the client left");
             goto out;
         }
-        rc = sqrep_messages(r, json_integer_value(json_object_get(rep, "id")), x.last,
-                            XLSX_PAGE, xlsx_msg_cb, &x, e);
+        rc = sqrep_messages(r, json_integer_value(json_object_get(rep, "id")), x.last, XLSX_PAGE,
+                            xlsx_msg_cb, &x, e);
         if (x.err != LXW_NO_ERROR) {
             rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(x.err));
             goto out;

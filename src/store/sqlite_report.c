@@ -215,7 +215,8 @@ static int add_by_sender(sqrep *r, int64_t id, json_t *out, struct scan *sc, dp_
         "   min(nullif(delivered_at, 0)) AS d0, max(delivered_at) AS d1,"
         "   min(nullif(read_at, 0)) AS r0, max(read_at) AS r1,"
         "   min(nullif(failed_at, 0)) AS f0, max(failed_at) AS f1,"
-        "   sum(sent_at > 0 AND queued_at > 0) AS q2s, sum(delivered_at > 0 AND sent_at > 0) AS s2d,"
+        "   sum(sent_at > 0 AND queued_at > 0) AS q2s,"
+        "   sum(delivered_at > 0 AND sent_at > 0) AS s2d,"
         "   sum(read_at > 0 AND sent_at > 0) AS s2r"
         "  FROM messages WHERE campaign_id = ?1 GROUP BY sender_id) g"
         " LEFT JOIN senders s ON s.id = g.sender_id ORDER BY g.sender_id";
@@ -318,9 +319,8 @@ static int64_t bucket_width(int64_t lo, int64_t hi)
  * many messages. Only buckets with something in them are listed. */
 static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out, dp_err *e)
 {
-    static const char sql[] =
-        "SELECT sent_at, delivered_at, read_at, failed_at FROM messages"
-        " WHERE campaign_id = ?1";
+    static const char sql[] = "SELECT sent_at, delivered_at, read_at, failed_at FROM messages"
+                              " WHERE campaign_id = ?1";
     sqlite3_stmt *s = NULL;
     json_t *arr = json_array();
     int64_t w = sc->lo > 0 ? bucket_width(sc->lo, sc->hi) : MIN_MS;
@@ -419,11 +419,10 @@ static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, const 
     json_t *d = json_object();
     int rc;
     int64_t end = h->finished ? h->finished : now_ms;
-    json_object_set_new(d, "elapsed_ms",
-                        h->started ? json_integer(end - h->started) : json_null());
-    json_object_set_new(d, "to_first_send_ms", h->started && sc->first_sent
-                                                    ? json_integer(sc->first_sent - h->started)
-                                                    : json_null());
+    json_object_set_new(d, "elapsed_ms", h->started ? json_integer(end - h->started) : json_null());
+    json_object_set_new(d, "to_first_send_ms",
+                        h->started && sc->first_sent ? json_integer(sc->first_sent - h->started)
+                                                     : json_null());
     rc = add_dist(r, id, "queue_to_sent", "sent_at - queued_at", "sent_at > 0 AND queued_at > 0",
                   sc->n_q2s, d, e);
     if (rc == DP_OK)
@@ -463,8 +462,8 @@ int sqrep_report(sqrep *r, int64_t ws, int64_t id, int64_t now_ms, json_t **out,
 
 /* ---- messages ---------------------------------------------------------- */
 
-int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limit,
-                   st_message_cb cb, void *ud, dp_err *e)
+int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limit, st_message_cb cb,
+                   void *ud, dp_err *e)
 {
     static const char sql[] =
         "SELECT id, campaign_id, phone, name, status, attempts, sender_id, provider_id,"

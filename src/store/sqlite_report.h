@@ -39,8 +39,8 @@ int sqrep_report(sqrep *r, int64_t ws, int64_t id, int64_t now_ms, json_t **out,
 
 /* Messages of a campaign by id after after_id, at most limit (0 = all),
  * strings borrowed for the callback; cb returns nonzero to stop. */
-int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limit,
-                   st_message_cb cb, void *ud, dp_err *e) __attribute__((warn_unused_result));
+int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limit, st_message_cb cb,
+                   void *ud, dp_err *e) __attribute__((warn_unused_result));
 
 /* Nearest-rank percentile position: the 0-based index of the p-th
  * percentile (0 < p <= 1) among n sorted values, n > 0. */

@@ -49,8 +49,10 @@ static int setup(void **state)
     if (store_sqlite_open(f->path, &f->st, &e) != DP_OK)
         fail_msg("open: %s", e.msg);
     OK(f->st->v->bootstrap(f->st, "adminhash", &created, E));
-    struct st_sender a = {.ws = 1, .name = (char *)"alpha", .provider = (char *)"sandbox", .active = 1};
-    struct st_sender b = {.ws = 1, .name = (char *)"beta", .provider = (char *)"sandbox", .active = 1};
+    struct st_sender a = {
+        .ws = 1, .name = (char *)"alpha", .provider = (char *)"sandbox", .active = 1};
+    struct st_sender b = {
+        .ws = 1, .name = (char *)"beta", .provider = (char *)"sandbox", .active = 1};
     OK(f->st->v->sender_create(f->st, &a, E));
     OK(f->st->v->sender_create(f->st, &b, E));
     f->a = a.id;
@@ -169,8 +171,8 @@ static void test_report_numbers(void **state)
         {"5511900000003", MS_SENT, f->a, T0 + MIN, 0, 0, 0, NULL, NULL},
         {"5511900000004", MS_FAILED, f->b, 0, 0, 0, T0 + 2 * MIN, "sandbox_rejected", "no"},
         /* accepted, then a failed receipt */
-        {"5511900000005", MS_FAILED, f->b, T0 + MIN + 1000, 0, 0, T0 + 2 * MIN + 5000,
-         "gw_failed", "receipt"},
+        {"5511900000005", MS_FAILED, f->b, T0 + MIN + 1000, 0, 0, T0 + 2 * MIN + 5000, "gw_failed",
+         "receipt"},
         {"5511900000006", MS_SKIPPED, 0, 0, 0, 0, 0, "restricted",
          "the phone is on the do_not_disturb list"},
         {"5511900000006", MS_SKIPPED, 0, 0, 0, 0, 0, "duplicate", "earlier"},
