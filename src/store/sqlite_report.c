@@ -343,7 +343,7 @@ static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out
         for (int k = 0; k < 4; k++) {
             int64_t t = col(s, k);
             /* the snapshot is the one the span came from: always in range */
-            if (t > 0 && t / w - first < nb)
+            if (t > 0 && t / w >= first && t / w - first < nb)
                 b[t / w - first][k]++;
         }
     }
