@@ -275,6 +275,18 @@ class TestReports(E2ETest):
         self.assertEqual(len(wb.rows("Messages")) - 1, n)
         self.assertLess(worst, 1.0, "healthz took %.3f s while the workbook was built" % worst)
 
+        # at most 4 reports are built at once: a fifth asked meanwhile gets 409
+        socks = [raw_request(self.srv.port, "/api/v1/campaigns/%d/report.xlsx" % cid, tok) for _ in range(5)]
+        heads = []
+        for s in socks:
+            buf = b""
+            while b"\r\n" not in buf:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "no answer")
+                buf += chunk
+            heads.append(buf.split(b"\r\n", 1)[0])
+            s.close()
+        self.assertEqual(sorted(h.split(b" ")[1] for h in heads), [b"200"] * 4 + [b"409"], heads)
         # leave in the middle of each kind of download
         for path in ("report.xlsx", "report", "export.csv"):
             s = raw_request(self.srv.port, "/api/v1/campaigns/%d/%s" % (cid, path), tok)
