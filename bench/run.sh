@@ -3,10 +3,10 @@
 #
 # Runs each benchmark in turn; each one starts its own fresh server(s) on a free
 # 127.0.0.1 port with a private temp data dir (--log-level warn) and stops them.
-# Every benchmark has a hard time cap (coreutils `timeout`, caps sum to 830 s);
-# a normal run takes about 2.5 minutes on 2 cores. Prints one summary table at the end.
+# Every benchmark has a hard time cap (coreutils `timeout`, caps sum to 1250 s);
+# a normal run takes about 6 minutes on 2 cores. Prints one summary table at the end.
 #
-# NAMEs (default: all, in this order): fsync latency pacing throughput import import_xlsx
+# NAMEs (default: all, in this order): fsync latency pacing throughput import import_xlsx reports
 # Targets are informational: the exit status is 0 unless a benchmark could not run.
 set -u
 
@@ -28,6 +28,7 @@ BENCHES=(
     "throughput|bench_throughput.py --messages 1000000 --cap 90|240"
     "import|bench_import.py --contacts 1000000 --runs 3|120"
     "import_xlsx|bench_import.py --format xlsx --contacts 1000000 --runs 3|180"
+    "reports|bench_reports.py --messages 1000000 --runs 3|420"
 )
 
 want=("$@")

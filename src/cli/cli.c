@@ -54,6 +54,8 @@ void cli_usage(FILE *f)
           "                                             contact lists and their members\n"
           "  campaign create|list|show|watch            campaigns\n"
           "  campaign start|pause|resume|cancel ID      change a campaign's state\n"
+          "  campaign report ID [--xlsx FILE]           a campaign's report (or workbook)\n"
+          "  campaign export ID [-o FILE]               a campaign's messages as CSV\n"
           "  messages ID [--status S] [--limit N] [--all]\n"
           "                                             a campaign's messages\n"
           "  events ID [--limit N]                      a campaign's history\n"

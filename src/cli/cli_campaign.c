@@ -15,6 +15,8 @@ static const char usage[] =
     "       disparo campaign show ID\n"
     "       disparo campaign start|pause|resume|cancel ID\n"
     "       disparo campaign watch ID [--interval-ms MS]\n"
+    "       disparo campaign report ID [--xlsx FILE]\n"
+    "       disparo campaign export ID [-o FILE]\n"
     "\n"
     "  --status S   draft, scheduled, running, paused, completed or cancelled\n"
     "\n"
@@ -289,6 +291,8 @@ int cli_cmd_campaign(struct cli_ctx *c, int argc, char **argv)
         return campaign_list(c, argc - 1, argv + 1);
     if (strcmp(sub, "watch") == 0)
         return cli_campaign_watch(c, argc - 1, argv + 1);
+    if (strcmp(sub, "report") == 0 || strcmp(sub, "export") == 0)
+        return cli_campaign_report(c, argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         if (strcmp(sub, one[i]) == 0)
             return campaign_one(c, argc - 1, argv + 1);

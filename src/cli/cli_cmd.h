@@ -40,6 +40,8 @@ int cli_cmd_events(struct cli_ctx *c, int argc, char **argv);
  * subcommand's name. */
 int cli_campaign_create(struct cli_ctx *c, int argc, char **argv);
 int cli_campaign_watch(struct cli_ctx *c, int argc, char **argv);
+/* `campaign report` and `campaign export` (cli_report.c). */
+int cli_campaign_report(struct cli_ctx *c, int argc, char **argv);
 
 /* Where a campaign stands, from its counts: done = total - queued - sending;
  * sent counts sent, delivered and read. */

@@ -33,6 +33,8 @@ struct cli_http {
     int too_big;
     FILE *upload;
     int read_errno;
+    FILE *sink; /* cli_http_download: where a 2xx body goes */
+    int write_errno;
 };
 
 void cli_reply_init(cli_reply *r)
@@ -122,6 +124,24 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     if (buf_append(&h->reply->body, p, len) != DP_OK) {
         h->too_big = 1;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    return len;
+}
+
+/* A download's body goes to the file once the status says 2xx; an error
+ * body is kept in the reply, capped like any other, for the message. */
+static size_t on_download(char *p, size_t size, size_t n, void *arg)
+{
+    cli_http *h = arg;
+    long status = 0;
+    size_t len = size * n;
+
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299)
+        return on_write(p, size, n, arg);
+    if (fwrite(p, 1, len, h->sink) != len) {
+        h->write_errno = errno ? errno : EIO;
+        return 0;
     }
     return len;
 }
@@ -226,6 +246,10 @@ static int transfer_error(cli_http *h, CURLcode cc, cli_reply *r)
         set_error(r, "cannot read the upload: %s", strerror(h->read_errno));
         return DP_EIO;
     }
+    if (h->write_errno) {
+        set_error(r, "cannot write the download: %s", strerror(h->write_errno));
+        return DP_EIO;
+    }
     switch (cc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -268,6 +292,7 @@ static int prepare(cli_http *h, const char *path, struct curl_slist *headers, cl
     h->reply = r;
     h->too_big = 0;
     h->read_errno = 0;
+    h->write_errno = 0;
     curl_easy_setopt(h->curl, CURLOPT_URL, url); /* curl copies it */
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
@@ -414,6 +439,46 @@ int cli_http_upload(cli_http *h, const char *path, FILE *f, const char *name,
         set_error(r, "cannot read %s: %s", name, strerror(h->read_errno));
 out:
     h->upload = NULL;
+    curl_slist_free_all(headers);
+    return rc;
+}
+
+int cli_http_download(cli_http *h, const char *path, FILE *out, cli_reply *r)
+{
+    int rc = DP_OK;
+    int failed = 0;
+    struct curl_slist *headers = NULL;
+    json_error_t jerr;
+    CURLcode cc;
+
+    reply_reset(r);
+    headers = base_headers(h, NULL, &failed);
+    if (failed) {
+        rc = DP_ENOMEM;
+        set_error(r, "out of memory");
+        goto out;
+    }
+    rc = prepare(h, path, headers, r);
+    if (rc)
+        goto out;
+    h->sink = out;
+    curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_download);
+    /* an export is as big as its campaign: no size cap, no overall timeout */
+    curl_easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+    cc = curl_easy_perform(h->curl);
+    if (cc != CURLE_OK) {
+        rc = transfer_error(h, cc, r);
+        goto out;
+    }
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->status < 200 || r->status > 299) {
+        if (r->body.len > 0)
+            r->json = json_loadb(r->body.data, r->body.len, 0, &jerr);
+        rc = server_error(h, r);
+    }
+out:
+    h->sink = NULL;
     curl_slist_free_all(headers);
     return rc;
 }

@@ -52,6 +52,13 @@ int cli_http_json(cli_http *h, const char *method, const char *path, const json_
 int cli_http_upload(cli_http *h, const char *path, FILE *f, const char *name,
                     const char *content_type, cli_reply *r) __attribute__((warn_unused_result));
 
+/* GETs <url>/api/v1<path> and writes a 2xx body to out (borrowed) as it
+ * arrives, however large (exports, workbooks). Same results as
+ * cli_http_json, plus DP_EIO when out cannot be written; an error reply's
+ * body is in r, never in out. */
+int cli_http_download(cli_http *h, const char *path, FILE *out, cli_reply *r)
+    __attribute__((warn_unused_result));
+
 /* Appends "?key=value" (or "&key=value" when q already holds a '?') with
  * value percent-encoded; q may start with the path. Does nothing when value
  * is NULL. */

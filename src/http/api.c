@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "http/report.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -610,93 +611,6 @@ static void campaign_events(struct api_ctx *c, int64_t id)
     http_reply_json(c->req, 200, json_pack("{s:o}", "events", arr));
 }
 
-/* CSV field: quoted when it holds a delimiter, quote or line break; a
- * leading =, +, - or @ is prefixed with ' so spreadsheets do not run it. */
-static void csv_field(struct evbuffer *out, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (quote || formula) {
-        evbuffer_add(out, "\"", 1);
-        if (formula)
-            evbuffer_add(out, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                evbuffer_add(out, "\"", 1);
-            evbuffer_add(out, p, 1);
-        }
-        evbuffer_add(out, "\"", 1);
-    } else {
-        evbuffer_add(out, s, strlen(s));
-    }
-    evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-struct export_ctx {
-    struct evbuffer *out;
-    int64_t last;
-    int64_t n;
-};
-
-static int export_cb(void *ud, const struct st_message *m)
-{
-    struct export_ctx *x = ud;
-    char num[4][32], ts[5][32];
-    snprintf(num[0], 32, "%lld", (long long)m->id);
-    snprintf(num[1], 32, "%lld", (long long)m->sender_id);
-    snprintf(num[2], 32, "%d", m->attempts);
-    const int64_t t[5] = {m->queued_at, m->sent_at, m->delivered_at, m->read_at, m->failed_at};
-    for (int i = 0; i < 5; i++) {
-        json_t *v = view_time(t[i]);
-        snprintf(ts[i], 32, "%s", json_is_string(v) ? json_string_value(v) : "");
-        json_decref(v);
-    }
-    csv_field(x->out, num[0], 0);
-    csv_field(x->out, m->phone, 0);
-    csv_field(x->out, m->name, 0);
-    csv_field(x->out, m->sender_id ? num[1] : "", 0);
-    csv_field(x->out, msg_status_name(m->status), 0);
-    csv_field(x->out, num[2], 0);
-    csv_field(x->out, m->provider_id, 0);
-    csv_field(x->out, m->error_code, 0);
-    csv_field(x->out, m->error_detail, 0);
-    for (int i = 0; i < 5; i++)
-        csv_field(x->out, ts[i], i == 4);
-    x->last = m->id;
-    x->n++;
-    return 0;
-}
-
-static void campaign_export(struct api_ctx *c, int64_t id)
-{
-    dp_err e = {0};
-    if (require_campaign(c, id))
-        return;
-    struct export_ctx x = {evbuffer_new(), 0, 0};
-    evbuffer_add_printf(x.out, "id,phone,name,sender_id,status,attempts,provider_message_id,"
-                               "error_code,error_detail,queued_at,sent_at,delivered_at,read_at,"
-                               "failed_at\r\n");
-    for (;;) {
-        int64_t before = x.n;
-        if (c->st->v->message_list(c->st, id, -1, x.last, 5000, export_cb, &x, &e)) {
-            evbuffer_free(x.out);
-            http_reply_error(c->req, &e, NULL);
-            return;
-        }
-        if (x.n - before < 5000)
-            break;
-    }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
-    char disp[96];
-    snprintf(disp, sizeof disp, "attachment; filename=\"campaign-%lld.csv\"", (long long)id);
-    evhttp_add_header(h, "Content-Disposition", disp);
-    evhttp_send_reply(c->req, 200, "OK", x.out);
-    evbuffer_free(x.out);
-}
-
 static void campaign_action(struct api_ctx *c, int64_t id, const char *verb)
 {
     static const struct {
@@ -834,7 +748,11 @@ void api_dispatch(struct api_ctx *c)
     else if (is(c, GET, 3, "campaigns", "events") && id > 0)
         campaign_events(c, id);
     else if (is(c, GET, 3, "campaigns", "export.csv") && id > 0)
-        campaign_export(c, id);
+        report_csv(c, id);
+    else if (is(c, GET, 3, "campaigns", "report") && id > 0)
+        report_json(c, id);
+    else if (is(c, GET, 3, "campaigns", "report.xlsx") && id > 0)
+        report_xlsx(c, id);
     else
         goto notfound;
     json_decref(body);

@@ -18,6 +18,7 @@
 
 #include "engine/timer.h"
 #include "http/http_int.h"
+#include "http/report.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -324,6 +325,7 @@ void server_free(server *s)
 {
     if (!s)
         return;
+    report_shutdown(); /* its streams hold requests evhttp_free is about to free */
     evhttp_free(s->http);
     free(s);
 }

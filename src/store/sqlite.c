@@ -2546,6 +2546,12 @@ out:
     return rc;
 }
 
+static const char *sq_path(store *st)
+{
+    const char *p = sqlite3_db_filename(sq_of(st)->db, "main");
+    return p ? p : "";
+}
+
 /* ---- opening ----------------------------------------------------------- */
 
 static const struct store_vtab sqlite_vtab = {
@@ -2603,6 +2609,7 @@ static const struct store_vtab sqlite_vtab = {
     .message_recover = sq_message_recover,
     .event_add = sq_event_add,
     .event_list = sq_event_list,
+    .path = sq_path,
 };
 
 /* mkdir -p of the directory part of path. 0700: the database holds sender

@@ -284,6 +284,11 @@ struct store_vtab {
     /* Newest first. */
     int (*event_list)(store *st, int64_t campaign_id, int64_t limit, st_event_cb cb, void *ud,
                       dp_err *e);
+
+    /* The database file, for readers on other connections (reports built in
+     * a worker thread, store/sqlite_report.h); "" for an in-memory store.
+     * Borrowed, valid until close. */
+    const char *(*path)(store *st);
 };
 
 struct store {

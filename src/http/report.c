@@ -1,0 +1,788 @@
+/* Campaign reports and exports. The loop paces live campaigns, so nothing
+ * here may hold it for long:
+ *   - the JSON report and the .xlsx workbook are built by a worker thread
+ *     per request on a read-only connection of its own (store/sqlite_report.h),
+ *     after the engine has flushed, so the thread sees everything done so
+ *     far; the thread touches no libevent object and tells the loop it is
+ *     done through a pipe, and the loop answers (the workbook goes out with
+ *     evbuffer_add_file, unlinked, so nothing is left on disk);
+ *   - the CSV export is streamed in chunks of CSV_PAGE messages, the next
+ *     page read only when the previous one has been written to the socket.
+ * A client that leaves first: libevent detaches the request and calls the
+ * connection's close callback, which marks the job or stream; the request
+ * is then released by one last evhttp_send_* call, which frees a detached
+ * request instead of sending. While a job runs evhttp does not read the
+ * socket, so the job also watches it for end of stream (job_peer) and
+ * stops its thread early. */
+#include "http/report.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
+
+#include "http/http_int.h"
+#include "store/sqlite_report.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timefmt.h"
+
+#define CSV_PAGE 2000
+#define XLSX_PAGE 5000
+#define JOBS_MAX 4 /* report threads at once; more answer 409 */
+#define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+/* an xlsx sheet holds 1,048,576 rows: the header and this many messages */
+#define SHEET_ROWS (LXW_ROW_MAX - 1)
+
+/* ---- worker jobs ------------------------------------------------------- */
+
+enum job_kind { JOB_JSON, JOB_XLSX };
+
+struct job {
+    struct job *next; /* the live list, for report_shutdown */
+    enum job_kind kind;
+    int64_t ws, id, now;
+    char dbpath[PATH_MAX];
+    char tmpdir[PATH_MAX];
+    /* loop side */
+    struct evhttp_request *req;
+    struct evhttp_connection *conn; /* NULL once the client left */
+    struct event *done_ev;
+    struct event *peer_ev; /* watches the client's socket for its close */
+    int pipe[2];
+    pthread_t thread;
+    int started;
+    /* written by the thread before it writes to the pipe */
+    atomic_int cancel;
+    int rc;
+    dp_err err;
+    char *json;               /* JOB_JSON: the report text, owned */
+    char path[PATH_MAX + 64]; /* JOB_XLSX: the finished file ("" when none) */
+};
+
+static struct job *jobs;
+static int n_jobs;
+
+struct stream;
+static struct stream *streams;
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    if (j->done_ev)
+        event_free(j->done_ev);
+    if (j->peer_ev)
+        event_free(j->peer_ev);
+    if (j->pipe[0] >= 0)
+        close(j->pipe[0]);
+    if (j->pipe[1] >= 0)
+        close(j->pipe[1]);
+    if (j->path[0])
+        (void)unlink(j->path);
+    free(j->json);
+    free(j);
+}
+
+static void job_unlink(struct job *j)
+{
+    for (struct job **p = &jobs; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            n_jobs--;
+            return;
+        }
+    }
+}
+
+/* ---- the workbook (worker thread) -------------------------------------- */
+
+struct xlsx {
+    lxw_workbook *wb;
+    lxw_worksheet *summary, *senders, *errors, *skipped;
+    lxw_worksheet **msgs;
+    size_t n_msgs;
+    lxw_format *bold;
+    lxw_row_t row, skip_row; /* next row of the current Messages sheet, of Skipped */
+    size_t sheet;
+    int64_t last, n;
+    const json_t *by_sender;
+    atomic_int *cancel;
+    lxw_error err;
+};
+
+static void put_str(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s)
+{
+    if (s && *s && x->err == LXW_NO_ERROR)
+        x->err = worksheet_write_string(ws, r, c, s, NULL);
+}
+
+static void put_num(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, double v)
+{
+    if (x->err == LXW_NO_ERROR)
+        x->err = worksheet_write_number(ws, r, c, v, NULL);
+}
+
+static void put_time(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t ms)
+{
+    char ts[TIMEFMT_LEN];
+    if (ms <= 0)
+        return;
+    timefmt_ms(ms, ts);
+    put_str(x, ws, r, c, ts);
+}
+
+static void header(struct xlsx *x, lxw_worksheet *ws, const char *const *names)
+{
+    for (lxw_col_t c = 0; names[c] && x->err == LXW_NO_ERROR; c++)
+        x->err = worksheet_write_string(ws, 0, c, names[c], x->bold);
+}
+
+/* A JSON value as a cell: numbers as numbers, null as an empty cell. */
+static void put_json(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const json_t *v)
+{
+    if (json_is_integer(v))
+        put_num(x, ws, r, c, (double)json_integer_value(v));
+    else if (json_is_string(v))
+        put_str(x, ws, r, c, json_string_value(v));
+}
+
+static void summary_row(struct xlsx *x, lxw_row_t *r, const char *label, const json_t *v)
+{
+    put_str(x, x->summary, *r, 0, label);
+    put_json(x, x->summary, *r, 1, v);
+    (*r)++;
+}
+
+static void write_summary(struct xlsx *x, const json_t *rep)
+{
+    static const char *const counts[] = {"total",     "queued",  "sending", "sent",
+                                         "delivered", "read",    "failed",  "skipped",
+                                         "unknown",   "replied", "clicked", NULL};
+    static const char *const times[] = {"created_at", "started_at", "finished_at", NULL};
+    static const char *const dists[] = {"queue_to_sent", "sent_to_delivered", "sent_to_read", NULL};
+    const json_t *cn = json_object_get(rep, "counts");
+    const json_t *du = json_object_get(rep, "durations");
+    static const char *const head[] = {"Field", "Value", NULL};
+    lxw_row_t r = 1;
+    char label[96];
+    header(x, x->summary, head);
+    summary_row(x, &r, "id", json_object_get(rep, "id"));
+    summary_row(x, &r, "name", json_object_get(rep, "name"));
+    summary_row(x, &r, "status", json_object_get(rep, "status"));
+    for (int i = 0; times[i]; i++)
+        summary_row(x, &r, times[i], json_object_get(rep, times[i]));
+    for (int i = 0; counts[i]; i++)
+        summary_row(x, &r, counts[i], json_object_get(cn, counts[i]));
+    summary_row(x, &r, "elapsed_ms", json_object_get(du, "elapsed_ms"));
+    summary_row(x, &r, "to_first_send_ms", json_object_get(du, "to_first_send_ms"));
+    for (int i = 0; dists[i]; i++) {
+        const json_t *d = json_object_get(du, dists[i]);
+        snprintf(label, sizeof label, "%s_count", dists[i]);
+        summary_row(x, &r, label, json_object_get(d, "count"));
+        snprintf(label, sizeof label, "%s_median_ms", dists[i]);
+        summary_row(x, &r, label, json_object_get(d, "median_ms"));
+        snprintf(label, sizeof label, "%s_p90_ms", dists[i]);
+        summary_row(x, &r, label, json_object_get(d, "p90_ms"));
+    }
+    worksheet_set_column(x->summary, 0, 0, 28, NULL);
+    worksheet_set_column(x->summary, 1, 1, 28, NULL);
+}
+
+static void write_table(struct xlsx *x, lxw_worksheet *ws, const json_t *arr,
+                        const char *const *keys)
+{
+    size_t i;
+    const json_t *o;
+    header(x, ws, keys);
+    json_array_foreach(arr, i, o)
+    {
+        for (lxw_col_t c = 0; keys[c]; c++)
+            put_json(x, ws, (lxw_row_t)i + 1, c, json_object_get(o, keys[c]));
+    }
+}
+
+static const char *sender_name(const struct xlsx *x, int64_t id)
+{
+    size_t i;
+    const json_t *o;
+    json_array_foreach(x->by_sender, i, o)
+    {
+        if (json_integer_value(json_object_get(o, "sender_id")) == id)
+            return json_string_value(json_object_get(o, "name"));
+    }
+    return NULL;
+}
+
+static const char *const msg_head[] = {
+    "id",         "phone",        "name",    "status",       "sender_id", "sender",
+    "attempts",   "queued_at",    "sent_at", "delivered_at", "read_at",   "failed_at",
+    "error_code", "error_detail", "reply",   "replied_at",   NULL};
+
+static int xlsx_msg_cb(void *ud, const struct st_message *m)
+{
+    struct xlsx *x = ud;
+    if (x->row > SHEET_ROWS) {
+        /* the next "Messages N" sheet, made at the start with the others */
+        if (x->sheet + 1 >= x->n_msgs) {
+            x->err = LXW_ERROR_WORKSHEET_INDEX_OUT_OF_RANGE;
+            return 1;
+        }
+        x->sheet++;
+        x->row = 1;
+    }
+    lxw_worksheet *ws = x->msgs[x->sheet];
+    lxw_row_t r = x->row++;
+    put_num(x, ws, r, 0, (double)m->id);
+    put_str(x, ws, r, 1, m->phone);
+    put_str(x, ws, r, 2, m->name);
+    put_str(x, ws, r, 3, msg_status_name(m->status));
+    if (m->sender_id) {
+        put_num(x, ws, r, 4, (double)m->sender_id);
+        put_str(x, ws, r, 5, sender_name(x, m->sender_id));
+    }
+    put_num(x, ws, r, 6, m->attempts);
+    put_time(x, ws, r, 7, m->queued_at);
+    put_time(x, ws, r, 8, m->sent_at);
+    put_time(x, ws, r, 9, m->delivered_at);
+    put_time(x, ws, r, 10, m->read_at);
+    put_time(x, ws, r, 11, m->failed_at);
+    put_str(x, ws, r, 12, m->error_code);
+    put_str(x, ws, r, 13, m->error_detail);
+    if (m->replied_at) {
+        put_str(x, ws, r, 14, m->reply);
+        put_time(x, ws, r, 15, m->replied_at);
+    }
+    if (m->status == MS_SKIPPED) {
+        lxw_row_t s = x->skip_row++;
+        put_num(x, x->skipped, s, 0, (double)m->id);
+        put_str(x, x->skipped, s, 1, m->phone);
+        put_str(x, x->skipped, s, 2, m->name);
+        put_str(x, x->skipped, s, 3, m->error_code);
+        put_str(x, x->skipped, s, 4, m->error_detail);
+    }
+    x->last = m->id;
+    x->n++;
+    return x->err != LXW_NO_ERROR;
+}
+
+/* Writes the workbook for report rep to path; the messages come from r in
+ * the same snapshot as rep. Rows go to temporary files in tmpdir
+ * (constant_memory), so memory stays flat whatever the campaign's size. */
+static int write_xlsx(sqrep *r, const json_t *rep, const char *path, const char *tmpdir,
+                      atomic_int *cancel, dp_err *e)
+{
+    static const char *const sender_keys[] = {
+        "sender_id", "name",   "total",   "queued",  "sending", "sent", "delivered",
+        "read",      "failed", "skipped", "unknown", "replied", NULL};
+    static const char *const error_keys[] = {"status", "code", "count", "detail", NULL};
+    static const char *const skip_head[] = {"id", "phone", "name", "reason", "detail", NULL};
+    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = (char *)tmpdir};
+    struct xlsx x = {.row = 1, .skip_row = 1, .cancel = cancel};
+    int64_t total = json_integer_value(json_object_get(json_object_get(rep, "counts"), "total"));
+    int rc = DP_OK;
+    x.by_sender = json_object_get(rep, "by_sender");
+    x.n_msgs = total > 0 ? (size_t)((total + SHEET_ROWS - 1) / SHEET_ROWS) : 1;
+    x.msgs = calloc(x.n_msgs, sizeof *x.msgs);
+    if (!x.msgs)
+        return dp_err_set(e, DP_ENOMEM, "out of memory");
+    x.wb = workbook_new_opt(path, &opt);
+    if (!x.wb) {
+        rc = dp_err_set(e, DP_EIO, "cannot create the workbook %s", path);
+        goto out;
+    }
+    x.bold = workbook_add_format(x.wb);
+    format_set_bold(x.bold);
+    /* Sheets are laid out in the order they are added. */
+    x.summary = workbook_add_worksheet(x.wb, "Summary");
+    for (size_t i = 0; i < x.n_msgs; i++) {
+        char name[32];
+        snprintf(name, sizeof name, i ? "Messages %zu" : "Messages", i + 1);
+        x.msgs[i] = workbook_add_worksheet(x.wb, name);
+    }
+    x.senders = workbook_add_worksheet(x.wb, "Senders");
+    x.errors = workbook_add_worksheet(x.wb, "Errors");
+    x.skipped = workbook_add_worksheet(x.wb, "Skipped");
+    for (size_t i = 0; i < x.n_msgs; i++)
+        if (!x.msgs[i])
+            x.err = LXW_ERROR_MEMORY_MALLOC_FAILED;
+    if (!x.summary || !x.senders || !x.errors || !x.skipped || x.err) {
+        rc = dp_err_set(e, DP_ENOMEM, "cannot add the workbook's sheets");
+        goto out;
+    }
+    write_summary(&x, rep);
+    write_table(&x, x.senders, x.by_sender, sender_keys);
+    write_table(&x, x.errors, json_object_get(rep, "by_error"), error_keys);
+    for (size_t i = 0; i < x.n_msgs; i++)
+        header(&x, x.msgs[i], msg_head);
+    header(&x, x.skipped, skip_head);
+    for (;;) {
+        int64_t before = x.n;
+        if (atomic_load(cancel)) {
+            rc = dp_err_set(e, DP_EIO, "cancelled: the client left");
+            goto out;
+        }
+        rc = sqrep_messages(r, json_integer_value(json_object_get(rep, "id")), x.last, XLSX_PAGE,
+                            xlsx_msg_cb, &x, e);
+        if (x.err != LXW_NO_ERROR) {
+            rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(x.err));
+            goto out;
+        }
+        if (rc != DP_OK)
+            goto out;
+        if (x.n - before < XLSX_PAGE)
+            break;
+    }
+    if (x.err != LXW_NO_ERROR)
+        rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(x.err));
+out:
+    if (x.wb) {
+        /* close writes the zip (and frees the workbook) even after an
+         * error; the caller removes a file that is not to be sent */
+        lxw_error ce = workbook_close(x.wb);
+        if (rc == DP_OK && ce != LXW_NO_ERROR)
+            rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(ce));
+    }
+    free(x.msgs);
+    return rc;
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    sqrep *r = NULL;
+    json_t *rep = NULL;
+    int rc = sqrep_open(j->dbpath, &r, &j->err);
+    if (rc == DP_OK)
+        rc = sqrep_begin(r, &j->err);
+    if (rc == DP_OK)
+        rc = sqrep_report(r, j->ws, j->id, j->now, &rep, &j->err);
+    if (rc == DP_OK && j->kind == JOB_JSON) {
+        j->json = json_dumps(rep, JSON_COMPACT);
+        if (!j->json)
+            rc = dp_err_set(&j->err, DP_ENOMEM, "cannot encode the report");
+    } else if (rc == DP_OK) {
+        rc = write_xlsx(r, rep, j->path, j->tmpdir, &j->cancel, &j->err);
+    }
+    json_decref(rep);
+    sqrep_close(r);
+    j->rc = rc;
+    /* the last thing the thread does: after this the loop owns j */
+    ssize_t w;
+    do
+        w = write(j->pipe[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+    return NULL;
+}
+
+static void job_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct job *j = arg;
+    (void)conn;
+    j->conn = NULL; /* being freed; the request was detached from it */
+    atomic_store(&j->cancel, 1);
+    if (j->peer_ev)
+        event_del(j->peer_ev); /* its socket is about to close */
+    log_debug("report client left", "campaign=%lld", (long long)j->id);
+}
+
+/* evhttp does not read from a connection while its request waits for an
+ * answer, so it would learn that the client left only when the workbook,
+ * ten seconds later, fails to go out. This peeks instead: end of stream
+ * stops the thread at its next page. */
+static void job_peer(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    (void)what;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        atomic_store(&j->cancel, 1);
+        log_debug("report client left", "campaign=%lld", (long long)j->id);
+    } else if (n < 0) {
+        (void)event_add(j->peer_ev, NULL); /* woken for nothing: keep watching */
+    }
+    /* n > 0: a pipelined request, for evhttp to read after this answer */
+}
+
+static void job_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    struct evhttp_request *req = j->req;
+    (void)fd;
+    (void)what;
+    pthread_join(j->thread, NULL);
+    job_unlink(j);
+    if (j->peer_ev)
+        event_del(j->peer_ev);
+    log_debug("report built", "campaign=%lld kind=%s ms=%lld rc=%d", (long long)j->id,
+              j->kind == JOB_JSON ? "json" : "xlsx", (long long)(timefmt_now_ms() - j->now), j->rc);
+    if (j->conn)
+        evhttp_connection_set_closecb(j->conn, NULL, NULL);
+    if (!j->conn || atomic_load(&j->cancel)) {
+        /* The client left. A detached request is freed by this call; one
+         * whose socket is only known dead to us fails its write and goes
+         * with its connection. */
+        evhttp_send_reply(req, 499, "Client Closed Request", NULL);
+        goto out;
+    }
+    if (j->rc != DP_OK) {
+        if (j->rc == DP_ENOTFOUND)
+            dp_err_set(&j->err, DP_ENOTFOUND, "campaign %lld not found", (long long)j->id);
+        http_reply_error(req, &j->err, NULL);
+        goto out;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        http_reply_code(req, DP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (j->kind == JOB_JSON) {
+        evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+        evbuffer_add(out, j->json, strlen(j->json));
+        evbuffer_add(out, "\n", 1);
+    } else {
+        struct stat sb;
+        int ffd = open(j->path, O_RDONLY | O_CLOEXEC);
+        if (ffd < 0 || fstat(ffd, &sb) != 0) {
+            dp_err e;
+            dp_err_errno(&e, j->path);
+            if (ffd >= 0)
+                close(ffd);
+            evbuffer_free(out);
+            http_reply_error(req, &e, NULL);
+            goto out;
+        }
+        /* the buffer owns ffd from here and reads the file as it sends */
+        if (evbuffer_add_file(out, ffd, 0, sb.st_size) != 0) {
+            evbuffer_free(out);
+            http_reply_code(req, DP_EIO, "cannot send the workbook");
+            goto out;
+        }
+        char disp[96];
+        snprintf(disp, sizeof disp, "attachment; filename=\"campaign-%lld.xlsx\"",
+                 (long long)j->id);
+        evhttp_add_header(h, "Content-Type", XLSX_TYPE);
+        evhttp_add_header(h, "Content-Disposition", disp);
+    }
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+out:
+    job_free(j); /* unlinks the file: the open descriptor keeps it readable */
+    /* the thread's arena held the sorts and the workbook's buffers */
+    mem_release();
+}
+
+/* Checks the campaign, flushes the engine (so the reader sees all of it)
+ * and starts a thread. Answers itself on failure. */
+static void job_start(struct api_ctx *c, int64_t id, enum job_kind kind)
+{
+    dp_err e = {0};
+    struct st_campaign row = {0};
+    struct job *j = NULL;
+    const char *dbpath = c->st->v->path(c->st);
+    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
+        if (e.code == DP_ENOTFOUND)
+            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
+        http_reply_error(c->req, &e, NULL);
+        return;
+    }
+    st_campaign_clear(&row);
+    if (n_jobs >= JOBS_MAX) {
+        http_reply_code(c->req, DP_ECONFLICT,
+                        "%d reports are being built already; try again in a moment", JOBS_MAX);
+        return;
+    }
+    if (!dbpath[0]) {
+        http_reply_code(c->req, DP_EINTERNAL, "reports need a database file");
+        return;
+    }
+    j = calloc(1, sizeof *j);
+    if (!j) {
+        http_reply_code(c->req, DP_ENOMEM, "out of memory");
+        return;
+    }
+    j->pipe[0] = j->pipe[1] = -1;
+    j->kind = kind;
+    j->ws = c->ws;
+    j->id = id;
+    j->now = timefmt_now_ms();
+    j->req = c->req;
+    j->conn = evhttp_request_get_connection(c->req);
+    if (snprintf(j->dbpath, sizeof j->dbpath, "%s", dbpath) >= (int)sizeof j->dbpath) {
+        dp_err_set(&e, DP_EINVAL, "database path too long");
+        goto fail;
+    }
+    if (kind == JOB_XLSX) {
+        /* beside the database: same disk, same permissions */
+        static unsigned seq;
+        const char *slash = strrchr(dbpath, '/');
+        int n = slash ? (int)(slash - dbpath) : 1;
+        snprintf(j->tmpdir, sizeof j->tmpdir, "%.*s/tmp", n, slash ? dbpath : ".");
+        if (mkdir(j->tmpdir, 0700) != 0 && errno != EEXIST) {
+            dp_err_errno(&e, j->tmpdir);
+            goto fail;
+        }
+        snprintf(j->path, sizeof j->path, "%s/report-%lld-%ld-%u.xlsx", j->tmpdir, (long long)id,
+                 (long)getpid(), ++seq);
+    }
+    if (engine_flush(c->eng, &e))
+        goto fail;
+    if (pipe2(j->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        dp_err_errno(&e, "pipe");
+        goto fail;
+    }
+    j->done_ev = event_new(evhttp_connection_get_base(j->conn), j->pipe[0], EV_READ, job_done, j);
+    if (!j->done_ev || event_add(j->done_ev, NULL) != 0) {
+        dp_err_set(&e, DP_ENOMEM, "cannot watch the report thread");
+        goto fail;
+    }
+    int prc = pthread_create(&j->thread, NULL, job_main, j);
+    if (prc != 0) {
+        errno = prc;
+        dp_err_errno(&e, "pthread_create");
+        goto fail;
+    }
+    j->started = 1;
+    j->next = jobs;
+    jobs = j;
+    n_jobs++;
+    evhttp_connection_set_closecb(j->conn, job_closed, j);
+    j->peer_ev = event_new(evhttp_connection_get_base(j->conn),
+                           bufferevent_getfd(evhttp_connection_get_bufferevent(j->conn)), EV_READ,
+                           job_peer, j);
+    if (!j->peer_ev || event_add(j->peer_ev, NULL) != 0)
+        log_warn("report: cannot watch the client", "campaign=%lld", (long long)id);
+    log_debug("report started", "campaign=%lld kind=%s", (long long)id,
+              kind == JOB_JSON ? "json" : "xlsx");
+    return;
+fail:
+    job_free(j);
+    http_reply_error(c->req, &e, NULL);
+}
+
+void report_json(struct api_ctx *c, int64_t id)
+{
+    job_start(c, id, JOB_JSON);
+}
+
+void report_xlsx(struct api_ctx *c, int64_t id)
+{
+    job_start(c, id, JOB_XLSX);
+}
+
+/* ---- the CSV stream (loop) --------------------------------------------- */
+
+struct stream {
+    struct stream *next;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn; /* NULL once the client left */
+    store *st;
+    int64_t id, last, n;
+    struct evbuffer *out;
+};
+
+static void stream_unlink(struct stream *s)
+{
+    for (struct stream **p = &streams; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            return;
+        }
+    }
+}
+
+static void stream_free(struct stream *s)
+{
+    if (!s)
+        return;
+    if (s->out)
+        evbuffer_free(s->out);
+    free(s);
+}
+
+/* CSV field: quoted when it holds a delimiter, quote or line break; a
+ * leading =, +, - or @ is prefixed with ' so spreadsheets do not run it. */
+static void csv_field(struct evbuffer *out, const char *s, int last)
+{
+    if (!s)
+        s = "";
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    if (quote || formula) {
+        evbuffer_add(out, "\"", 1);
+        if (formula)
+            evbuffer_add(out, "'", 1);
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                evbuffer_add(out, "\"", 1);
+            evbuffer_add(out, p, 1);
+        }
+        evbuffer_add(out, "\"", 1);
+    } else {
+        evbuffer_add(out, s, strlen(s));
+    }
+    evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static int csv_row_cb(void *ud, const struct st_message *m)
+{
+    struct stream *x = ud;
+    char num[3][32], ts[5][TIMEFMT_LEN];
+    snprintf(num[0], sizeof num[0], "%lld", (long long)m->id);
+    snprintf(num[1], sizeof num[1], "%lld", (long long)m->sender_id);
+    snprintf(num[2], sizeof num[2], "%d", m->attempts);
+    const int64_t t[5] = {m->queued_at, m->sent_at, m->delivered_at, m->read_at, m->failed_at};
+    for (int i = 0; i < 5; i++) {
+        ts[i][0] = '\0';
+        if (t[i] > 0)
+            timefmt_ms(t[i], ts[i]);
+    }
+    csv_field(x->out, num[0], 0);
+    csv_field(x->out, m->phone, 0);
+    csv_field(x->out, m->name, 0);
+    csv_field(x->out, m->sender_id ? num[1] : "", 0);
+    csv_field(x->out, msg_status_name(m->status), 0);
+    csv_field(x->out, num[2], 0);
+    csv_field(x->out, m->provider_id, 0);
+    csv_field(x->out, m->error_code, 0);
+    csv_field(x->out, m->error_detail, 0);
+    for (int i = 0; i < 5; i++)
+        csv_field(x->out, ts[i], i == 4);
+    x->last = m->id;
+    x->n++;
+    return 0;
+}
+
+static void stream_next(struct evhttp_connection *conn, void *arg);
+
+/* Sends the next page, or ends the reply after the last one. A store error
+ * mid-stream can only cut the body short: the status line is gone. */
+static void stream_page(struct stream *s)
+{
+    dp_err e = {0};
+    int64_t before = s->n;
+    int more;
+    if (s->st->v->message_list(s->st, s->id, -1, s->last, CSV_PAGE, csv_row_cb, s, &e)) {
+        log_error("export cut short", "campaign=%lld err=\"%s\"", (long long)s->id, e.msg);
+        evbuffer_drain(s->out, evbuffer_get_length(s->out));
+        before = s->n; /* ends below */
+    }
+    more = s->n - before == CSV_PAGE;
+    if (more) {
+        /* stream_next follows once this page is out of our buffers */
+        evhttp_send_reply_chunk_with_cb(s->req, s->out, stream_next, s);
+        return;
+    }
+    if (evbuffer_get_length(s->out) > 0)
+        evhttp_send_reply_chunk(s->req, s->out);
+    evhttp_connection_set_closecb(s->conn, NULL, NULL);
+    stream_unlink(s);
+    evhttp_send_reply_end(s->req);
+    stream_free(s);
+}
+
+static void stream_next(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    stream_page(arg);
+}
+
+/* The close callback runs inside libevent's teardown of the connection;
+ * the detached request is released from a fresh turn of the loop. */
+static void stream_gone(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+    (void)fd;
+    (void)what;
+    stream_unlink(s);
+    evhttp_send_reply_end(s->req); /* frees the detached request */
+    stream_free(s);
+}
+
+static void stream_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct stream *s = arg;
+    struct timeval now = {0, 0};
+    s->conn = NULL;
+    log_debug("export client left", "campaign=%lld rows=%lld", (long long)s->id, (long long)s->n);
+    if (event_base_once(evhttp_connection_get_base(conn), -1, EV_TIMEOUT, stream_gone, s, &now) !=
+        0)
+        log_error("export stream leaked", "campaign=%lld", (long long)s->id);
+}
+
+void report_csv(struct api_ctx *c, int64_t id)
+{
+    struct st_campaign row = {0};
+    dp_err e = {0};
+    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
+        if (e.code == DP_ENOTFOUND)
+            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
+        http_reply_error(c->req, &e, NULL);
+        return;
+    }
+    st_campaign_clear(&row);
+    struct stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->out = evbuffer_new())) {
+        stream_free(s);
+        http_reply_code(c->req, DP_ENOMEM, "out of memory");
+        return;
+    }
+    s->req = c->req;
+    s->conn = evhttp_request_get_connection(c->req);
+    s->st = c->st;
+    s->id = id;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+    evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
+    char disp[96];
+    snprintf(disp, sizeof disp, "attachment; filename=\"campaign-%lld.csv\"", (long long)id);
+    evhttp_add_header(h, "Content-Disposition", disp);
+    evbuffer_add_printf(s->out, "id,phone,name,sender_id,status,attempts,provider_message_id,"
+                                "error_code,error_detail,queued_at,sent_at,delivered_at,read_at,"
+                                "failed_at\r\n");
+    s->next = streams;
+    streams = s;
+    evhttp_connection_set_closecb(s->conn, stream_closed, s);
+    evhttp_send_reply_start(c->req, 200, "OK");
+    stream_page(s);
+}
+
+/* ---- shutdown ---------------------------------------------------------- */
+
+void report_shutdown(void)
+{
+    while (jobs) {
+        struct job *j = jobs;
+        jobs = j->next;
+        n_jobs--;
+        atomic_store(&j->cancel, 1);
+        if (j->started)
+            pthread_join(j->thread, NULL);
+        if (j->conn)
+            evhttp_connection_set_closecb(j->conn, NULL, NULL);
+        job_free(j); /* the request goes with its connection */
+    }
+    while (streams) {
+        struct stream *s = streams;
+        streams = s->next;
+        if (s->conn)
+            evhttp_connection_set_closecb(s->conn, NULL, NULL);
+        stream_free(s);
+    }
+}
