@@ -42,6 +42,9 @@ int64_t http_parse_id(const char *s);
 /* Routes /api/v1/... once the token has been checked. */
 void api_dispatch(struct api_ctx *c);
 void api_contacts_import(struct api_ctx *c);
+/* /restriction-lists, /restrictions and /keyword-rules (restrict.c): 1 when
+ * the path is one of those and the request was answered, else 0. */
+int api_restrict_dispatch(struct api_ctx *c);
 
 /* JSON views: new references. */
 json_t *view_campaign(const struct st_campaign *c);
