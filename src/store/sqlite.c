@@ -471,6 +471,7 @@ enum {
                       " retention_days = CASE WHEN ?4 < 0 THEN retention_days ELSE ?4 END"          \
                       " WHERE ws = ?1 AND id = ?2")                                                 \
     X(Q_RLIST_DELETE, "DELETE FROM restriction_lists WHERE ws = ?1 AND id = ?2")                   \
+    X(Q_RLIST_DAYS, "SELECT retention_days FROM restriction_lists WHERE ws = ?1 AND id = ?2")      \
     X(Q_RLIST_DROP_ENTRIES, "DELETE FROM restrictions WHERE list_id = ?1")                         \
     X(Q_KW_RELIST, "UPDATE keyword_rules SET list = ?3 WHERE ws = ?1 AND list = ?2")               \
     X(Q_KW_USES, "SELECT count(*) FROM keyword_rules WHERE ws = ?1 AND list = ?2")                 \
@@ -2497,10 +2498,24 @@ static int sq_restriction_put(store *st, int64_t ws, int64_t list_id, const char
     int rc = DP_OK, step;
     int64_t days = 0;
     if (expires_at < 0) {
-        struct st_rlist l;
-        if ((rc = sq_rlist_get(st, ws, list_id, NULL, at, &l, e)) != DP_OK)
+        /* not rlist_get: its entry count would make an import quadratic */
+        if (!(s = q_get(sq, Q_RLIST_DAYS, e)))
+            return DP_EINTERNAL;
+        if (b_i64(s, 1, ws) || b_i64(s, 2, list_id)) {
+            rc = db_fail(sq->db, e, "restriction_put");
+            goto out;
+        }
+        step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            rc = not_found(e, "restriction list", list_id);
+        else if (step != SQLITE_ROW)
+            rc = db_fail(sq->db, e, "restriction_put");
+        else
+            days = c_i64(s, 0);
+        q_done(s);
+        s = NULL;
+        if (rc != DP_OK)
             return rc;
-        days = l.retention_days;
         expires_at = days ? at + days * 86400000LL : 0;
     }
     if (created) {
