@@ -74,8 +74,8 @@ static int resolve_list(struct cli_ctx *c, const char *arg, long long *id)
             }
         }
         if (rc != CLI_OK)
-            fprintf(stderr, "error: no restriction list is named %s; see `disparo restrict lists`\n",
-                    arg);
+            fprintf(stderr,
+                    "error: no restriction list is named %s; see `disparo restrict lists`\n", arg);
     }
     cli_reply_free(&r);
     return rc;
@@ -156,20 +156,22 @@ static int entries_table(struct cli_ctx *c, long long id, long long limit, int a
     if (t)
         cli_table_right(t, 0);
     for (;;) {
-        if ((rc = cli_call(c, "GET", NULL, &r, "/restriction-lists/%lld/entries?limit=%lld&after=%lld",
-                           id, all ? PAGE : limit, after)))
+        if ((rc = cli_call(c, "GET", NULL, &r,
+                           "/restriction-lists/%lld/entries?limit=%lld&after=%lld", id,
+                           all ? PAGE : limit, after)))
             goto out;
         if (c->json)
             cli_print_raw(&r);
         json_array_foreach(cli_out_path(r.json, "entries"), i, en)
         {
             char tmp[64];
-            if (t && (cli_table_cellf(t, "%lld", cli_out_int(en, "id", 0)) ||
-                      cli_table_cell(t, cli_out_str(en, "phone", "-")) ||
-                      cli_table_cell(t, cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp)) ||
-                      cli_table_cell(t, cli_out_str(en, "reason", "-")) ||
-                      cli_table_cell(t, cli_out_str(en, "source", "-")) ||
-                      cli_table_cell(t, cli_out_str(en, "expires_at", "never"))))
+            if (t &&
+                (cli_table_cellf(t, "%lld", cli_out_int(en, "id", 0)) ||
+                 cli_table_cell(t, cli_out_str(en, "phone", "-")) ||
+                 cli_table_cell(t, cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp)) ||
+                 cli_table_cell(t, cli_out_str(en, "reason", "-")) ||
+                 cli_table_cell(t, cli_out_str(en, "source", "-")) ||
+                 cli_table_cell(t, cli_out_str(en, "expires_at", "never"))))
                 goto oom;
         }
         after = cli_out_int(r.json, "next_after", 0);
@@ -225,8 +227,8 @@ static int export_csv(struct cli_ctx *c, long long id, const char *path)
     cli_reply_init(&r);
     fputs("phone,sender_id,reason,source,created_at,expires_at\r\n", f);
     do {
-        if ((rc = cli_call(c, "GET", NULL, &r, "/restriction-lists/%lld/entries?limit=%d&after=%lld",
-                           id, PAGE, after)))
+        if ((rc = cli_call(c, "GET", NULL, &r,
+                           "/restriction-lists/%lld/entries?limit=%d&after=%lld", id, PAGE, after)))
             break;
         json_array_foreach(cli_out_path(r.json, "entries"), i, en)
         {
@@ -366,8 +368,7 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
                 print_entry(r.json);
         }
     } else if (strcmp(sub, "remove") == 0 && npos == 3) {
-        if (path_segment(&path, pos[2]) ||
-            (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
+        if (path_segment(&path, pos[2]) || (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
             rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
             goto out;
         }
@@ -493,8 +494,7 @@ int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
             rc = cli_args_usage_error(keywords_usage, "keywords remove needs a rule id");
             goto out;
         }
-        if ((rc = cli_call(c, "DELETE", NULL, &r, "/keyword-rules/%lld", id)) == CLI_OK &&
-            !c->json)
+        if ((rc = cli_call(c, "DELETE", NULL, &r, "/keyword-rules/%lld", id)) == CLI_OK && !c->json)
             printf("keyword rule %lld removed\n", id);
     } else {
         rc = cli_args_usage_error(keywords_usage, "unknown or incomplete subcommand '%s'", sub);

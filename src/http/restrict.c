@@ -3,10 +3,10 @@
  * /restrictions/check and /keyword-rules (docs/api.md, "Opt-outs and
  * restrictions"). The engine checks entries before every send; handlers
  * here only write them and tell the engine that some exist. */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,7 +24,7 @@
 #define RETENTION_MAX_DAYS 36500
 #define ENTRIES_PAGE_DEFAULT 100
 #define ENTRIES_PAGE_MAX 1000
-#define BATCH_MAX 10000       /* phones in one JSON add; bigger sets go through import */
+#define BATCH_MAX 10000 /* phones in one JSON add; bigger sets go through import */
 #define IMPORT_INVALID_SHOWN 100
 #define EXPORT_PAGE 1000
 
@@ -90,9 +90,9 @@ static json_t *view_rentry(const struct st_rentry *r, int64_t now)
 {
     return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:b}", "id", (json_int_t)r->id,
                      "list_id", (json_int_t)r->list_id, "list", r->list, "phone", r->phone,
-                     "sender_id", r->sender_id ? json_integer(r->sender_id) : json_null(),
-                     "reason", r->reason ? json_string(r->reason) : json_null(), "source",
-                     r->source, "created_at", view_time(r->created_at), "expires_at",
+                     "sender_id", r->sender_id ? json_integer(r->sender_id) : json_null(), "reason",
+                     r->reason ? json_string(r->reason) : json_null(), "source", r->source,
+                     "created_at", view_time(r->created_at), "expires_at",
                      r->expires_at ? view_time(r->expires_at) : json_null(), "active",
                      r->expires_at == 0 || r->expires_at > now);
 }
@@ -256,8 +256,8 @@ static void lists_delete(struct api_ctx *c, int64_t id)
         return;
     }
     engine_restrictions_changed(c->eng);
-    log_info("restriction list deleted", "workspace=%lld list=%lld entries=%lld",
-             (long long)c->ws, (long long)id, (long long)n);
+    log_info("restriction list deleted", "workspace=%lld list=%lld entries=%lld", (long long)c->ws,
+             (long long)id, (long long)n);
     http_reply_empty(c->req, 204);
 }
 
@@ -283,8 +283,8 @@ static void entries_get(struct api_ctx *c, int64_t id)
     const char *ph = query(c, "phone"), *sid = query(c, "sender_id"), *aft = query(c, "after"),
                *lim = query(c, "limit"), *inc = query(c, "include_expired");
     char phone[16], alt[16];
-    struct st_rentry_filter f = {.list_id = id, .sender_id = -1, .limit = ENTRIES_PAGE_DEFAULT,
-                                 .now = timefmt_now_ms()};
+    struct st_rentry_filter f = {
+        .list_id = id, .sender_id = -1, .limit = ENTRIES_PAGE_DEFAULT, .now = timefmt_now_ms()};
     if (ph && phone_forms(c, ph, phone, alt, &e)) {
         http_reply_code(c->req, DP_EINVAL, "phone: %s", e.msg);
         return;
@@ -427,8 +427,12 @@ static void entries_add_one(struct api_ctx *c, const struct st_rlist *l, const j
         return;
     }
     engine_restrictions_changed(c->eng);
-    struct st_rentry_filter f = {.list_id = l->id, .phone = in.phone, .sender_id = in.sender_id,
-                                 .now = now, .include_expired = 1, .limit = 1};
+    struct st_rentry_filter f = {.list_id = l->id,
+                                 .phone = in.phone,
+                                 .sender_id = in.sender_id,
+                                 .now = now,
+                                 .include_expired = 1,
+                                 .limit = 1};
     struct one o = {NULL, now};
     if ((rc = c->st->v->restriction_entries(c->st, c->ws, &f, one_cb, &o, &e)) || !o.v) {
         json_decref(o.v);
@@ -446,7 +450,8 @@ static void entries_add_batch(struct api_ctx *c, const struct st_rlist *l, const
                               int64_t now)
 {
     dp_err e = {0};
-    const json_t *phones = json_object_get(body, "phones"), *ents = json_object_get(body, "entries");
+    const json_t *phones = json_object_get(body, "phones"),
+                 *ents = json_object_get(body, "entries");
     const json_t *arr = phones ? phones : ents;
     json_t *invalid = json_array();
     int64_t added = 0, updated = 0;
@@ -469,20 +474,20 @@ static void entries_add_batch(struct api_ctx *c, const struct st_rlist *l, const
         struct entry_in in;
         dp_err ie = {0};
         const json_t *o = phones ? NULL : it;
-        const char *raw = phones ? json_string_value(it) : json_string_value(json_object_get(it, "phone"));
+        const char *raw =
+            phones ? json_string_value(it) : json_string_value(json_object_get(it, "phone"));
         int created = 0;
         if (!raw || (o && !json_is_object(o)))
             dp_err_set(&ie, DP_EINVAL, phones ? "not a string" : "phone is required");
         else if (!(o && entry_keys(o, 0, &ie)))
             (void)entry_fields(c, o, body, raw, now, &in, &ie);
         if (ie.code) {
-            json_array_append_new(invalid, json_pack("{s:I, s:s}", "index", (json_int_t)i,
-                                                     "reason", ie.msg));
+            json_array_append_new(
+                invalid, json_pack("{s:I, s:s}", "index", (json_int_t)i, "reason", ie.msg));
             continue;
         }
-        if ((rc = c->st->v->restriction_put(c->st, c->ws, l->id, in.phone, in.sender_id,
-                                            in.reason, "manual", now, in.expires_at, &created,
-                                            &e))) {
+        if ((rc = c->st->v->restriction_put(c->st, c->ws, l->id, in.phone, in.sender_id, in.reason,
+                                            "manual", now, in.expires_at, &created, &e))) {
             fail(c, &e, rc);
             goto out;
         }
@@ -496,8 +501,9 @@ static void entries_add_batch(struct api_ctx *c, const struct st_rlist *l, const
         goto out;
     }
     engine_restrictions_changed(c->eng);
-    http_reply_json(c->req, 200, json_pack("{s:I, s:I, s:O}", "added", (json_int_t)added,
-                                           "updated", (json_int_t)updated, "invalid", invalid));
+    http_reply_json(c->req, 200,
+                    json_pack("{s:I, s:I, s:O}", "added", (json_int_t)added, "updated",
+                              (json_int_t)updated, "invalid", invalid));
 out:
     json_decref(invalid);
 }
@@ -537,14 +543,15 @@ static void entries_delete(struct api_ctx *c, int64_t id, const char *raw)
         return;
     }
     if (sid && (sender = parse_nonneg(sid)) < 0) {
-        http_reply_code(c->req, DP_EINVAL, "sender_id must be a sender's id (0 = the global entry)");
+        http_reply_code(c->req, DP_EINVAL,
+                        "sender_id must be a sender's id (0 = the global entry)");
         return;
     }
     if (require_list(c, id, timefmt_now_ms(), &l))
         return;
     if ((rc = engine_flush(c->eng, &e)) ||
-        (rc = c->st->v->restriction_remove(c->st, c->ws, id, phone, alt[0] ? alt : NULL, sender,
-                                           &n, &e)) ||
+        (rc = c->st->v->restriction_remove(c->st, c->ws, id, phone, alt[0] ? alt : NULL, sender, &n,
+                                           &e)) ||
         (rc = c->st->v->commit(c->st, &e))) {
         fail(c, &e, rc);
         return;
@@ -628,8 +635,8 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
     }
     int created = 0;
     store *st = im->c->st;
-    int rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import",
-                                    im->now, -1, &created, im->e);
+    int rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now,
+                                    -1, &created, im->e);
     if (rc)
         return rc;
     if (created)
@@ -704,7 +711,8 @@ out:
  * the previous one has gone out, so memory stays at one page whatever the
  * list's size. If the client leaves, the connection's close callback frees
  * the state and no further page is read. */
-struct export {
+struct export
+{
     struct evhttp_request *req;
     store *st;
     int64_t ws, list_id, after, now, rows;
@@ -768,10 +776,13 @@ static void export_next(struct evhttp_connection *evcon, void *arg)
     struct export *x = arg;
     dp_err e = {0};
     struct export_page p = {x, evbuffer_new(), 0};
-    struct st_rentry_filter f = {.list_id = x->list_id, .sender_id = -1, .after = x->after,
-                                 .limit = EXPORT_PAGE, .now = x->now};
-    int rc = p.out ? x->st->v->restriction_entries(x->st, x->ws, &f, export_row, &p, &e)
-                   : DP_ENOMEM;
+    struct st_rentry_filter f = {.list_id = x->list_id,
+                                 .sender_id = -1,
+                                 .after = x->after,
+                                 .limit = EXPORT_PAGE,
+                                 .now = x->now};
+    int rc =
+        p.out ? x->st->v->restriction_entries(x->st, x->ws, &f, export_row, &p, &e) : DP_ENOMEM;
     if (rc)
         log_error("restriction export cut short", "list=%lld rows=%lld err=\"%s\"",
                   (long long)x->list_id, (long long)x->rows, e.msg);
@@ -860,8 +871,8 @@ static void restrictions_check(struct api_ctx *c)
         http_reply_code(c->req, DP_EINVAL, "sender_id must be a sender's id");
         goto out;
     }
-    struct st_rentry_filter f = {.phone = phone, .alt = alt[0] ? alt : NULL, .sender_id = -1,
-                                 .now = k.now};
+    struct st_rentry_filter f = {
+        .phone = phone, .alt = alt[0] ? alt : NULL, .sender_id = -1, .now = k.now};
     int rc = c->st->v->restriction_entries(c->st, c->ws, &f, check_cb, &k, &e);
     if (rc) {
         fail(c, &e, rc);
@@ -926,8 +937,8 @@ static int kw_fields(struct api_ctx *c, const json_t *body, int creating, struct
             strcmp(key, "list"))
             return dp_err_set(e, DP_EINVAL, "%s is not a keyword rule field", key);
     }
-    *in = (struct kw_in){NULL, creating ? "contains" : NULL,
-                         creating ? KEYWORD_DEFAULT_LIST : NULL, creating ? 0 : -1};
+    *in = (struct kw_in){NULL, creating ? "contains" : NULL, creating ? KEYWORD_DEFAULT_LIST : NULL,
+                         creating ? 0 : -1};
     if (k || creating) {
         if (!json_is_string(k))
             return dp_err_set(e, DP_EINVAL, "keyword is required: a string");
@@ -973,8 +984,8 @@ static void kw_create(struct api_ctx *c)
     if (!body)
         return;
     if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, 1, &in, &e)) ||
-        (rc = c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive,
-                                   in.list, &id, &e)) ||
+        (rc = c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive, in.list,
+                                   &id, &e)) ||
         (rc = c->st->v->commit(c->st, &e))) {
         fail(c, &e, rc);
         goto out;

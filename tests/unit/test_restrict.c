@@ -107,8 +107,8 @@ static int count_cb(void *ud, const struct st_rentry *r)
 static int64_t count_entries(store *st, int64_t ws, int64_t list_id, int64_t now, int expired)
 {
     int64_t n = 0;
-    struct st_rentry_filter f = {.list_id = list_id, .sender_id = -1, .now = now,
-                                 .include_expired = expired};
+    struct st_rentry_filter f = {
+        .list_id = list_id, .sender_id = -1, .now = now, .include_expired = expired};
     OK(st->v->restriction_entries(st, ws, &f, count_cb, &n, E));
     return n;
 }
@@ -329,8 +329,7 @@ static int kws_cb(void *ud, const struct st_kwrule *k)
     return 0;
 }
 
-static int engine_kw_cb(void *ud, const char *keyword, const char *match, int cs,
-                        const char *list)
+static int engine_kw_cb(void *ud, const char *keyword, const char *match, int cs, const char *list)
 {
     (void)keyword;
     (void)match;
