@@ -3,7 +3,9 @@ imported, exported and removed over the API, the counts a campaign's creation
 reports, exclude_restricted, keyword rules aimed at a custom list, workspace
 isolation and the `disparo restrict` / `disparo keywords` commands."""
 
+import datetime
 import subprocess
+import time
 import unittest
 
 from harness import E2ETest, disparo_bin, parse_csv, wait_until
@@ -127,6 +129,12 @@ class TestRestrictions(E2ETest):
             self.assertEqual(msgs[p]["error"]["code"], "restricted")
             self.assertIn(name, msgs[p]["error"]["detail"])
         self.assert_counts_exact(c["id"])
+        prev = self.ok(self.api.post("/campaigns/preview", {"message": {"text": "Oi"}, "contacts": audience}))
+        self.assertEqual(prev["restricted"]["total"], 3, prev)
+        self.assertEqual(prev["contacts"], 5)
+        prev = self.ok(self.api.post("/campaigns/preview", {"message": {"text": "Oi"}, "contacts": audience,
+                                                            "exclude_restricted": True}))
+        self.assertEqual(prev["contacts"], 2, prev)
         # excluded: no message at all for them
         x = self.campaign([1], audience, text="Oi", exclude_restricted=True)
         self.assertEqual(x["counts"]["total"], 2, x["counts"])
@@ -190,6 +198,22 @@ class TestRestrictions(E2ETest):
         rows = parse_csv(body.decode())
         self.assertEqual(len(rows), 2501)
         self.assertEqual(len({r[0] for r in rows[1:]}), 2500)
+
+    def test_expired_entries_are_purged_in_the_background(self):
+        lid = self.new_list("expira")["id"]
+        soon = time.time() + 1.0
+        stamp = datetime.datetime.fromtimestamp(soon, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = stamp[:23] + "Z"
+        self.add(lid, A, expires_at=stamp)
+        self.add(lid, B)
+        self.assertTrue(self.ok(self.api.get("/restrictions/check?phone=" + A))["restricted"])
+        wait_until(lambda: not self.ok(self.api.get("/restrictions/check?phone=" + A))["restricted"], 5,
+                   "the entry to stop applying")
+        # still stored until the purge (first run 10 s after start) deletes it
+        wait_until(lambda: "expired restrictions purged" in self.srv.log_text(), 20, "the purge's log line")
+        self.assertIn("entries=1", [l for l in self.srv.log_text().splitlines() if "expired restrictions purged" in l][0])
+        left = self.ok(self.api.get("/restriction-lists/%d/entries?include_expired=1" % lid))["entries"]
+        self.assertEqual([e["phone"] for e in left], [B])
 
     def test_keyword_rule_to_custom_list(self):
         rules = self.ok(self.api.get("/keyword-rules"))["keyword_rules"]
