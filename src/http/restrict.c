@@ -766,9 +766,16 @@ static int export_row(void *ud, const struct st_rentry *r)
     return 0;
 }
 
+/* The client left mid-stream. libevent calls this before it frees the
+ * connection's requests; on a read EOF it has already detached ours (its
+ * connection is NULL) because we were still sending, and then only
+ * evhttp_send_reply_end frees it. Otherwise it is freed right after this. */
 static void export_closed(struct evhttp_connection *evcon, void *arg)
 {
-    free(arg);
+    struct export *x = arg;
+    if (!evhttp_request_get_connection(x->req))
+        evhttp_send_reply_end(x->req);
+    free(x);
 }
 
 static void export_next(struct evhttp_connection *evcon, void *arg)
