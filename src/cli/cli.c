@@ -26,7 +26,7 @@ struct command {
 static const struct command commands[] = {
     {"token", cli_cmd_token},   {"sender", cli_cmd_sender},     {"contacts", cli_cmd_contacts},
     {"list", cli_cmd_list},     {"campaign", cli_cmd_campaign}, {"messages", cli_cmd_messages},
-    {"events", cli_cmd_events},
+    {"events", cli_cmd_events}, {"restrict", cli_cmd_restrict}, {"keywords", cli_cmd_keywords},
 };
 
 struct globals {
@@ -59,6 +59,10 @@ void cli_usage(FILE *f)
           "  messages ID [--status S] [--limit N] [--all]\n"
           "                                             a campaign's messages\n"
           "  events ID [--limit N]                      a campaign's history\n"
+          "  restrict lists|create-list|delete-list     restriction lists (who is never messaged)\n"
+          "  restrict add|remove|entries|import|export|check\n"
+          "                                             their entries\n"
+          "  keywords list|add|remove                   reply keywords that restrict a contact\n"
           "  version                                    print the version\n"
           "\n"
           "Global options (any client command):\n"

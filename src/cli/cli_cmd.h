@@ -35,6 +35,8 @@ int cli_cmd_list(struct cli_ctx *c, int argc, char **argv);
 int cli_cmd_campaign(struct cli_ctx *c, int argc, char **argv);
 int cli_cmd_messages(struct cli_ctx *c, int argc, char **argv);
 int cli_cmd_events(struct cli_ctx *c, int argc, char **argv);
+int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv);
+int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv);
 
 /* `campaign` subcommands that live in their own files; argv[0] is the
  * subcommand's name. */

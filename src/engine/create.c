@@ -11,6 +11,7 @@
 #include "util/imap.h"
 #include "util/log.h"
 #include "util/phone.h"
+#include "util/phonenum.h"
 #include "util/timefmt.h"
 #include "util/tz.h"
 
@@ -21,7 +22,8 @@
 static const char *const create_keys[] = {
     "name",         "sender_ids",     "message",    "list_id",          "contacts",
     "start_at",     "window",         "interval",   "pause",            "resend_unknown",
-    "max_attempts", "max_sender_failures", "allow_missing_vars", "start", NULL};
+    "max_attempts", "max_sender_failures", "allow_missing_vars", "start",
+    "exclude_restricted", NULL};
 static const char *const patch_keys[] = {"name",     "message",        "sender_ids",
                                          "start_at", "window",         "interval",
                                          "pause",    "resend_unknown", "max_attempts",
@@ -63,6 +65,129 @@ static int parse_start_at(const json_t *body, int64_t *out, dp_err *e)
     return DP_OK;
 }
 
+/* ---- restricted contacts ---------------------------------------------- */
+
+/* What the restriction lists hold of an audience, decided once per
+ * campaign: the workspace's active entries are loaded into maps keyed by
+ * phone (both Brazilian forms), then each contact is one look-up. */
+#define RESTRICT_LISTS_MAX 256
+
+struct restricted {
+    int loaded;
+    int exclude;
+    size_t n_senders;
+    const int64_t *sender_ids;
+    imap global;  /* phone key -> list slot of its oldest global entry */
+    imap per;     /* phone key -> mask of the campaign's senders it is restricted for */
+    imap perlist; /* phone key -> list slot of its oldest per-sender entry */
+    char *names[RESTRICT_LISTS_MAX];
+    int64_t list_ids[RESTRICT_LISTS_MAX];
+    int64_t by_list[RESTRICT_LISTS_MAX];
+    size_t n_lists;
+    int64_t total, excluded;
+};
+
+static void restricted_free(struct restricted *r)
+{
+    imap_free(&r->global);
+    imap_free(&r->per);
+    imap_free(&r->perlist);
+    for (size_t i = 0; i < r->n_lists; i++)
+        free(r->names[i]);
+}
+
+static int list_slot(struct restricted *r, int64_t list_id, const char *name)
+{
+    for (size_t i = 0; i < r->n_lists; i++)
+        if (r->list_ids[i] == list_id)
+            return (int)i;
+    /* more lists than that in one workspace: the rest share the last slot's name */
+    if (r->n_lists == RESTRICT_LISTS_MAX)
+        return RESTRICT_LISTS_MAX - 1;
+    if (!(r->names[r->n_lists] = strdup(name)))
+        return -1;
+    r->list_ids[r->n_lists] = list_id;
+    return (int)r->n_lists++;
+}
+
+static int restricted_entry_cb(void *ud, const struct st_rentry *en)
+{
+    struct restricted *r = ud;
+    char forms[2][PHONENUM_MAX];
+    size_t nf = phonenum_variants(en->phone, forms);
+    int slot = list_slot(r, en->list_id, en->list);
+    int64_t bit = 0;
+    if (slot < 0)
+        return DP_ENOMEM;
+    if (en->sender_id) {
+        size_t i;
+        for (i = 0; i < r->n_senders; i++)
+            if (r->sender_ids[i] == en->sender_id)
+                break;
+        if (i == r->n_senders)
+            return 0; /* another sender's entry: no bearing on this campaign */
+        bit = (int64_t)((uint64_t)1 << i);
+    }
+    for (size_t k = 0; k < nf; k++) {
+        int64_t key = phone_key(forms[k]), v = 0;
+        /* entries come oldest first: the first list seen is the one named */
+        if (!bit) {
+            if (!imap_get(&r->global, key, NULL) && imap_put(&r->global, key, slot))
+                return DP_ENOMEM;
+            continue;
+        }
+        (void)imap_get(&r->per, key, &v);
+        if (imap_put(&r->per, key, v | bit))
+            return DP_ENOMEM;
+        if (!imap_get(&r->perlist, key, NULL) && imap_put(&r->perlist, key, slot))
+            return DP_ENOMEM;
+    }
+    return 0;
+}
+
+static int restricted_load(engine *eng, int64_t ws, struct restricted *r, int64_t now, dp_err *e)
+{
+    store *st = engine_store(eng);
+    int any = 0, rc;
+    imap_init(&r->global);
+    imap_init(&r->per);
+    imap_init(&r->perlist);
+    r->loaded = 1;
+    if ((rc = st->v->restriction_any(st, &any, e)) || !any)
+        return rc;
+    struct st_rentry_filter f = {.sender_id = -1, .now = now};
+    rc = st->v->restriction_entries(st, ws, &f, restricted_entry_cb, r, e);
+    if (rc == DP_ENOMEM)
+        dp_err_set(e, DP_ENOMEM, NULL);
+    return rc;
+}
+
+/* The list slot restricting this phone for every sender, or -1. */
+static int restricted_slot(const struct restricted *r, int64_t key)
+{
+    int64_t v;
+    if (!r->loaded)
+        return -1;
+    if (imap_get(&r->global, key, &v))
+        return (int)v;
+    if (r->n_senders && imap_get(&r->per, key, &v)) {
+        uint64_t all = r->n_senders >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << r->n_senders) - 1;
+        if (((uint64_t)v & all) == all && imap_get(&r->perlist, key, &v))
+            return (int)v;
+    }
+    return -1;
+}
+
+static json_t *restricted_json(const struct restricted *r)
+{
+    json_t *by = json_object();
+    for (size_t i = 0; i < r->n_lists; i++)
+        if (r->by_list[i])
+            json_object_set_new(by, r->names[i], json_integer(r->by_list[i]));
+    return json_pack("{s:I, s:o, s:I}", "total", (json_int_t)r->total, "by_list", by, "excluded",
+                     (json_int_t)r->excluded);
+}
+
 /* ---- audience --------------------------------------------------------- */
 
 struct audience {
@@ -78,6 +203,7 @@ struct audience {
     size_t preview_limit;
     dp_err *e;
     int rc;
+    struct restricted r;
 };
 
 /* One contact of the audience; vars is an object or NULL. */
@@ -100,6 +226,17 @@ static int audience_add(struct audience *a, const char *raw_phone, const char *n
             snprintf(detail, sizeof detail, "the phone appears earlier in the audience");
         } else if (imap_put(&a->seen, key, 1)) {
             return a->rc = dp_err_set(a->e, DP_ENOMEM, NULL);
+        }
+    }
+    if (!skip) {
+        int slot = restricted_slot(&a->r, key);
+        if (slot >= 0) {
+            a->r.total++;
+            a->r.by_list[slot]++;
+            if (a->r.exclude) {
+                a->r.excluded++;
+                return 0;
+            }
         }
     }
     if (!skip) {
@@ -267,6 +404,12 @@ static int check_list(engine *eng, int64_t ws, int64_t list_id, dp_err *e)
 int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t *id,
                            json_t **missing, dp_err *e)
 {
+    return engine_campaign_create_ex(eng, ws, body, id, missing, NULL, e);
+}
+
+int engine_campaign_create_ex(engine *eng, int64_t ws, const json_t *body, int64_t *id,
+                              json_t **missing, json_t **restricted, dp_err *e)
+{
     store *st = engine_store(eng);
     struct camp_spec spec;
     struct audience a = {0};
@@ -290,8 +433,11 @@ int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t 
     const json_t *contacts = json_object_get(body, "contacts");
     const json_t *start = json_object_get(body, "start");
     const json_t *allow = json_object_get(body, "allow_missing_vars");
+    const json_t *excl = json_object_get(body, "exclude_restricted");
     if (start && !json_is_boolean(start))
         return dp_err_set(e, DP_EINVAL, "start must be true or false");
+    if (excl && !json_is_boolean(excl))
+        return dp_err_set(e, DP_EINVAL, "exclude_restricted must be true or false");
     if (allow && !json_is_boolean(allow))
         return dp_err_set(e, DP_EINVAL, "allow_missing_vars must be true or false");
     if ((rc = check_contacts(contacts, e)) || (rc = parse_start_at(body, &start_at, e)))
@@ -332,6 +478,11 @@ int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t 
         rc = dp_err_set(e, DP_ENOMEM, NULL);
         goto rollback;
     }
+    a.r.exclude = json_is_true(excl);
+    a.r.sender_ids = spec.sender_ids;
+    a.r.n_senders = spec.n_senders;
+    if ((rc = restricted_load(eng, ws, &a.r, now, e)))
+        goto rollback;
     if ((rc = audience_walk(&a, ws, spec.list_id, contacts, 0)))
         goto rollback;
     if (missing_total(&a) && !json_is_true(allow)) {
@@ -344,8 +495,10 @@ int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t 
     if ((rc = st->v->campaign_counts_add(st, row.id, a.counts, e)))
         goto rollback;
     if ((rc = engine_event(eng, row.id, "created",
-                           json_pack("{s:I, s:I}", "messages", (json_int_t)a.counts[MS_QUEUED],
-                                     "skipped", (json_int_t)a.counts[MS_SKIPPED]),
+                           json_pack("{s:I, s:I, s:o}", "messages",
+                                     (json_int_t)a.counts[MS_QUEUED], "skipped",
+                                     (json_int_t)a.counts[MS_SKIPPED], "restricted",
+                                     restricted_json(&a.r)),
                            e)))
         goto rollback;
     if (go && (rc = engine_event(eng, row.id,
@@ -354,6 +507,8 @@ int engine_campaign_create(engine *eng, int64_t ws, const json_t *body, int64_t 
     if ((rc = st->v->commit(st, e)))
         goto rollback;
     *id = row.id;
+    if (restricted)
+        *restricted = restricted_json(&a.r);
     log_info(go ? (row.status == CS_SCHEDULED ? "campaign scheduled" : "campaign started")
                 : "campaign created",
              "campaign=%lld messages=%lld skipped=%lld", (long long)row.id,
@@ -371,6 +526,7 @@ rollback:
 out:
     free(a.missing);
     imap_free(&a.seen);
+    restricted_free(&a.r);
     json_decref(spec_json);
     if (have_spec)
         spec_clear(&spec);
@@ -495,16 +651,24 @@ int engine_campaign_preview(engine *eng, int64_t ws, const json_t *body, json_t 
         rc = dp_err_set(e, DP_ENOMEM, NULL);
         goto out;
     }
+    /* without sender_ids only global entries count (the placeholder sender is no sender) */
+    a.r.sender_ids = spec.sender_ids;
+    a.r.n_senders = json_object_get(body, "sender_ids") ? spec.n_senders : 0;
+    a.r.exclude = json_is_true(json_object_get(body, "exclude_restricted"));
+    if ((rc = restricted_load(eng, ws, &a.r, a.now, e)))
+        goto out;
     if ((rc = audience_walk(&a, ws, spec.list_id, contacts, 0)))
         goto out;
-    *out = json_pack("{s:O, s:o, s:I}", "previews", a.previews, "missing", missing_json(&a),
-                     "contacts", (json_int_t)a.counts[MS_QUEUED]);
+    *out = json_pack("{s:O, s:o, s:I, s:o}", "previews", a.previews, "missing", missing_json(&a),
+                     "contacts", (json_int_t)a.counts[MS_QUEUED], "restricted",
+                     restricted_json(&a.r));
 out:
     spec_clear(&spec);
 out_nospec:
     json_decref(a.previews);
     free(a.missing);
     imap_free(&a.seen);
+    restricted_free(&a.r);
     json_decref(full);
     return rc;
 }

@@ -161,6 +161,9 @@ struct engine {
     char cc[8];
     int64_t health_period_ms, hold_recheck_ms;
     struct engine_stats stats;
+    /* deletes expired restriction entries in bounded batches */
+    dp_timer purge_timer;
+    int64_t purge_total; /* entries deleted by the run in progress */
 };
 
 /* A POST /senders/{id}/test send, outside any campaign. */
@@ -1377,6 +1380,51 @@ static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
     schedule_flush(eng);
 }
 
+/* ---- purge of expired restrictions ------------------------------------ */
+
+/* Expired entries already stop applying by the check's own query; deleting
+ * them only keeps the table small. A batch per turn keeps any one turn
+ * short; while batches come back full the next one follows at once. */
+#define PURGE_BATCH 10000
+#define PURGE_FIRST_MS (10 * 1000)
+#define PURGE_PERIOD_MS (60 * 60 * 1000)
+#define PURGE_AGAIN_MS 50
+
+static void purge_arm(engine *eng, int64_t delay_ms)
+{
+    if (timer_arm_in(eng->timers, &eng->purge_timer, delay_ms * 1000))
+        log_error("cannot arm the restriction purge timer", "delay_ms=%lld", (long long)delay_ms);
+}
+
+static void on_purge_timer(dp_timer *t, void *ud)
+{
+    engine *eng = ud;
+    int64_t n = 0;
+    dp_err e;
+    (void)t;
+    if (eng->st->v->restriction_purge(eng->st, wall_ms(), PURGE_BATCH, &n, &e))
+        fatal_store("restriction_purge", &e);
+    eng->purge_total += n;
+    schedule_flush(eng);
+    if (n == PURGE_BATCH) {
+        purge_arm(eng, PURGE_AGAIN_MS);
+        return;
+    }
+    if (eng->purge_total) {
+        log_info("expired restrictions purged", "entries=%lld", (long long)eng->purge_total);
+        engine_restrictions_changed(eng);
+    }
+    eng->purge_total = 0;
+    purge_arm(eng, PURGE_PERIOD_MS);
+}
+
+void engine_restrictions_changed(engine *eng)
+{
+    dp_err e;
+    if (eng->st->v->restriction_any(eng->st, &eng->restrictions, &e))
+        fatal_store("restriction_any", &e);
+}
+
 struct kw_ctx {
     const char *text;
     char list[64];
@@ -1697,6 +1745,7 @@ int engine_new(struct event_base *base, store *st, const struct engine_opts *o, 
      * skips lower-priority queues while any higher one has work, and a busy
      * campaign at interval 0 has work every turn. */
     eng->flush_ev = event_new(base, -1, 0, on_flush, eng);
+    timer_init(&eng->purge_timer, on_purge_timer, eng);
     if (!eng->timers || !eng->http || !eng->flush_ev) {
         engine_free(eng);
         return dp_err_set(e, DP_ENOMEM, "cannot set up the event loop");
@@ -1751,6 +1800,8 @@ void engine_free(engine *eng)
             camp_free((struct camp *)(intptr_t)eng->camps.vals[i]);
     imap_free(&eng->camps);
     imap_free(&eng->senders);
+    if (eng->timers)
+        timer_cancel(eng->timers, &eng->purge_timer);
     if (eng->flush_ev)
         event_free(eng->flush_ev);
     httpc_free(eng->http);
@@ -1771,6 +1822,7 @@ int engine_start(engine *eng, dp_err *e)
         return rc;
     if ((rc = st->v->commit(st, e)))
         return rc;
+    purge_arm(eng, PURGE_FIRST_MS);
     log_info("engine started", "senders=%zu campaigns=%zu", eng->senders.n, eng->camps.n);
     return DP_OK;
 }

@@ -80,6 +80,21 @@ int engine_campaign_preview(engine *eng, int64_t ws, const json_t *body, json_t 
  * next_send_at) on a row just read from the store. */
 void engine_campaign_overlay(engine *eng, struct st_campaign *c);
 
+/* Restriction entries were added or removed outside the engine (the API):
+ * the engine re-reads whether any exist, which decides if sends look them
+ * up at all. */
+void engine_restrictions_changed(engine *eng);
+
+/* engine_campaign_create, also giving (when restricted is not NULL, on
+ * success) what restriction lists hold of the audience right now:
+ * {"total", "by_list": {name: n}, "excluded"}. A contact counts when an
+ * active entry would skip it whichever of the campaign's senders sends:
+ * a global entry, or entries for every one of its senders; it is counted
+ * once, under the list of the oldest such entry. With "exclude_restricted":
+ * true in body those contacts get no message at all (excluded = total). */
+int engine_campaign_create_ex(engine *eng, int64_t ws, const json_t *body, int64_t *id,
+                              json_t **missing, json_t **restricted, dp_err *e);
+
 /* The default country code for national phone numbers ("55"). */
 const char *engine_country_code(engine *eng);
 

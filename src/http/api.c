@@ -473,13 +473,24 @@ static void campaigns_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
     int64_t id = 0;
-    json_t *missing = NULL;
-    int rc = engine_campaign_create(c->eng, c->ws, body, &id, &missing, &e);
+    json_t *missing = NULL, *restricted = NULL;
+    int rc = engine_campaign_create_ex(c->eng, c->ws, body, &id, &missing, &restricted, &e);
     if (rc) {
         http_reply_error(c->req, &e, missing ? json_pack("{s:o}", "missing", missing) : NULL);
         return;
     }
-    campaign_reply(c, 201, id);
+    struct st_campaign row = {0};
+    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
+        json_decref(restricted);
+        http_reply_error(c->req, &e, NULL);
+        return;
+    }
+    engine_campaign_overlay(c->eng, &row);
+    json_t *v = view_campaign(&row);
+    /* only the creation reply knows who the restriction lists held back */
+    json_object_set_new(v, "restricted", restricted ? restricted : json_null());
+    http_reply_json(c->req, 201, v);
+    st_campaign_clear(&row);
 }
 
 struct camp_list_ctx {
@@ -667,6 +678,8 @@ void api_dispatch(struct api_ctx *c)
               DEL = EVHTTP_REQ_DELETE;
     if (c->nseg == 0)
         goto notfound;
+    if (api_restrict_dispatch(c))
+        return;
     /* /contacts/{phone-or-id} checks its own key */
     if (c->nseg >= 2 && id < 0 && strcmp(c->seg[0], "contacts") != 0 &&
         !(c->nseg == 2 && strcmp(c->seg[1], "preview") == 0))

@@ -52,6 +52,9 @@ void api_contacts_search(struct api_ctx *c);
 void api_contacts_get(struct api_ctx *c, const char *key);
 void api_contacts_history(struct api_ctx *c, const char *key);
 void api_contacts_delete(struct api_ctx *c, const char *key);
+/* /restriction-lists, /restrictions and /keyword-rules (restrict.c): 1 when
+ * the path is one of those and the request was answered, else 0. */
+int api_restrict_dispatch(struct api_ctx *c);
 
 /* JSON views: new references. */
 json_t *view_campaign(const struct st_campaign *c);

@@ -250,6 +250,15 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX keyword_rules_ws ON keyword_rules (ws);",
+
+    /* 6: restriction lists API: the workspaces whose default keyword rules
+     * were made (an operator who deletes every rule must not get them back;
+     * workspaces that already have rules count as seeded), an index for the
+     * background purge of expired entries and one to page a list's entries. */
+    "CREATE TABLE keyword_seeded (ws INTEGER PRIMARY KEY) STRICT;"
+    "INSERT INTO keyword_seeded (ws) SELECT DISTINCT ws FROM keyword_rules;"
+    "CREATE INDEX restrictions_expiry ON restrictions (expires_at) WHERE expires_at != 0;"
+    "CREATE INDEX restrictions_list ON restrictions (list_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -489,6 +498,40 @@ enum {
       "SELECT l.name FROM restrictions r JOIN restriction_lists l ON l.id = r.list_id"             \
       " WHERE r.ws = ?1 AND r.phone IN (?2, ?3) AND (r.sender_id = 0 OR r.sender_id = ?4)"         \
       " AND (r.expires_at = 0 OR r.expires_at > ?5) ORDER BY r.id LIMIT 1")                        \
+    X(Q_RLIST_SEL,                                                                                 \
+      "SELECT l.id, l.name, l.retention_days, l.created_at, (SELECT count(*) FROM restrictions r"  \
+      " WHERE r.list_id = l.id AND (r.expires_at = 0 OR r.expires_at > ?2))"                       \
+      " FROM restriction_lists l WHERE l.ws = ?1 AND (?3 = 0 OR l.id = ?3)"                        \
+      " AND (?4 IS NULL OR l.name = ?4) ORDER BY l.id")                                            \
+    X(Q_RLIST_UPDATE, "UPDATE restriction_lists SET name = coalesce(?3, name),"                    \
+                      " retention_days = CASE WHEN ?4 < 0 THEN retention_days ELSE ?4 END"          \
+                      " WHERE ws = ?1 AND id = ?2")                                                 \
+    X(Q_RLIST_DELETE, "DELETE FROM restriction_lists WHERE ws = ?1 AND id = ?2")                   \
+    X(Q_RLIST_DAYS, "SELECT retention_days FROM restriction_lists WHERE ws = ?1 AND id = ?2")      \
+    X(Q_RLIST_DROP_ENTRIES, "DELETE FROM restrictions WHERE list_id = ?1")                         \
+    X(Q_KW_RELIST, "UPDATE keyword_rules SET list = ?3 WHERE ws = ?1 AND list = ?2")               \
+    X(Q_KW_USES, "SELECT count(*) FROM keyword_rules WHERE ws = ?1 AND list = ?2")                 \
+    X(Q_RESTRICT_EXISTS,                                                                           \
+      "SELECT 1 FROM restrictions WHERE list_id = ?1 AND phone = ?2 AND sender_id = ?3")           \
+    X(Q_RESTRICT_REMOVE, "DELETE FROM restrictions WHERE ws = ?1 AND list_id = ?2"                 \
+                         " AND phone IN (?3, ?4) AND (?5 < 0 OR sender_id = ?5)")                  \
+    X(Q_RESTRICT_ENTRIES,                                                                          \
+      "SELECT r.id, r.list_id, l.name, r.phone, r.sender_id, r.reason, r.source, r.created_at,"    \
+      " r.expires_at FROM restrictions r JOIN restriction_lists l ON l.id = r.list_id"             \
+      " WHERE r.ws = ?1 AND (?2 = 0 OR r.list_id = ?2) AND (?3 IS NULL OR r.phone IN (?3, ?4))"    \
+      " AND (?5 < 0 OR r.sender_id = ?5) AND r.id > ?6"                                            \
+      " AND (?7 != 0 OR r.expires_at = 0 OR r.expires_at > ?8) ORDER BY r.id LIMIT ?9")            \
+    X(Q_RESTRICT_PURGE, "DELETE FROM restrictions WHERE id IN (SELECT id FROM restrictions"        \
+                        " WHERE expires_at != 0 AND expires_at <= ?1 LIMIT ?2)")                   \
+    X(Q_KW_ROWS, "SELECT id, keyword, match, case_sensitive, list, created_at FROM keyword_rules" \
+                 " WHERE ws = ?1 AND (?2 = 0 OR id = ?2) ORDER BY id")                              \
+    X(Q_KW_SEEDED, "SELECT EXISTS (SELECT 1 FROM keyword_seeded WHERE ws = ?1)")                   \
+    X(Q_KW_SEED_MARK, "INSERT OR IGNORE INTO keyword_seeded (ws) VALUES (?1)")                     \
+    X(Q_KW_UPDATE, "UPDATE keyword_rules SET keyword = coalesce(?3, keyword),"                     \
+                   " match = coalesce(?4, match),"                                                  \
+                   " case_sensitive = CASE WHEN ?5 < 0 THEN case_sensitive ELSE ?5 END,"            \
+                   " list = coalesce(?6, list) WHERE ws = ?1 AND id = ?2")                          \
+    X(Q_KW_DELETE, "DELETE FROM keyword_rules WHERE ws = ?1 AND id = ?2")                          \
     X(Q_EVENT_INSERT,                                                                              \
       "INSERT INTO events (campaign_id, at, type, detail) VALUES (?1, ?2, ?3, ?4)")                \
     X(Q_EVENT_LIST, "SELECT id, campaign_id, at, type, detail FROM events"                         \
@@ -2352,6 +2395,8 @@ static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, i
         rc = dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
         goto out;
     }
+    if ((rc = write_begin(sq, e)) != DP_OK)
+        goto out;
     s = q_get(sq, Q_RLIST_INSERT, e);
     if (!s)
         return DP_EINTERNAL;
@@ -2426,41 +2471,58 @@ out:
 static const char *const default_keywords[] = {"PARAR", "SAIR", "STOP", "CANCELAR",
                                                "DESCADASTRAR", NULL};
 
-static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e)
+/* Makes the default rules the first time a workspace's rules are used; the
+ * keyword_seeded row, not the absence of rules, says it happened, so an
+ * operator who deleted them all keeps none. */
+static int kw_seed(struct sq *sq, int64_t ws, dp_err *e)
 {
-    struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_KW_ANY, e);
-    int rc = DP_OK, step, any = 0;
+    sqlite3_stmt *s = q_get(sq, Q_KW_SEEDED, e);
+    int rc = DP_OK, seeded = 0;
     if (!s)
         return DP_EINTERNAL;
     if (b_i64(s, 1, ws) || sqlite3_step(s) != SQLITE_ROW)
         rc = db_fail(sq->db, e, "keyword_rules");
     else
-        any = sqlite3_column_int(s, 0);
+        seeded = sqlite3_column_int(s, 0);
     q_done(s);
-    if (rc != DP_OK)
+    if (rc != DP_OK || seeded)
         return rc;
-    if (!any) {
-        /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
-        if ((rc = op_begin(sq, e)) != DP_OK)
-            return rc;
-        for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++) {
-            s = q_get(sq, Q_KW_INSERT, e);
-            if (!s) {
-                rc = DP_EINTERNAL;
-                break;
-            }
-            if (b_i64(s, 1, ws) || b_text(s, 2, default_keywords[i]) ||
-                b_text(s, 3, "contains") || b_i64(s, 4, 0) || b_text(s, 5, "do_not_disturb") ||
-                b_i64(s, 6, now_ms()))
-                rc = db_fail(sq->db, e, "keyword_rules");
-            else
-                rc = step_done(sq, s, e, "keyword_rules");
-            q_done(s);
+    /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
+    if ((rc = op_begin(sq, e)) != DP_OK)
+        return rc;
+    for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++) {
+        s = q_get(sq, Q_KW_INSERT, e);
+        if (!s) {
+            rc = DP_EINTERNAL;
+            break;
         }
-        if ((rc = op_end(sq, rc, e)) != DP_OK)
-            return rc;
+        if (b_i64(s, 1, ws) || b_text(s, 2, default_keywords[i]) || b_text(s, 3, "contains") ||
+            b_i64(s, 4, 0) || b_text(s, 5, "do_not_disturb") || b_i64(s, 6, now_ms()))
+            rc = db_fail(sq->db, e, "keyword_rules");
+        else
+            rc = step_done(sq, s, e, "keyword_rules");
+        q_done(s);
     }
+    if (rc == DP_OK) {
+        s = q_get(sq, Q_KW_SEED_MARK, e);
+        if (!s)
+            rc = DP_EINTERNAL;
+        else if (b_i64(s, 1, ws))
+            rc = db_fail(sq->db, e, "keyword_rules");
+        else
+            rc = step_done(sq, s, e, "keyword_rules");
+        q_done(s);
+    }
+    return op_end(sq, rc, e);
+}
+
+static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc, step;
+    if ((rc = kw_seed(sq, ws, e)) != DP_OK)
+        return rc;
     s = q_get(sq, Q_KW_LIST, e);
     if (!s)
         return DP_EINTERNAL;
@@ -2478,6 +2540,460 @@ static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, d
     if (step != SQLITE_DONE)
         rc = db_fail(sq->db, e, "keyword_rules");
 out:
+    q_done(s);
+    return rc;
+}
+
+/* ---- restriction lists and keyword rules, as operators manage them ---- */
+
+static int rlist_is_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
+        if (strcmp(builtin_lists[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The built-in lists exist from the first look at a workspace's lists. */
+static int rlists_ensure(struct sq *sq, int64_t ws, dp_err *e)
+{
+    int rc = DP_OK;
+    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0] && rc == DP_OK; i++) {
+        int64_t id, days;
+        rc = rlist_get(sq, ws, builtin_lists[i].name, &id, &days, e);
+    }
+    return rc;
+}
+
+static int rlist_rows(struct sq *sq, int64_t ws, int64_t id, const char *name, int64_t now,
+                      st_rlist_cb cb, void *ud, int *found, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, Q_RLIST_SEL, e);
+    int rc = DP_OK, step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, now) || b_i64(s, 3, id) || b_text(s, 4, name)) {
+        rc = db_fail(sq->db, e, "rlist");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_rlist l = {.id = c_i64(s, 0),
+                             .ws = ws,
+                             .retention_days = c_i64(s, 2),
+                             .created_at = c_i64(s, 3),
+                             .entries = c_i64(s, 4)};
+        snprintf(l.name, sizeof l.name, "%s", c_text(s, 1));
+        l.builtin = rlist_is_builtin(l.name);
+        if (found)
+            *found = 1;
+        int r = cb(ud, &l);
+        if (r) {
+            rc = r;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "rlist");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_rlist_all(store *st, int64_t ws, int64_t now, st_rlist_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int rc = rlists_ensure(sq, ws, e);
+    if (rc == DP_OK)
+        rc = rlist_rows(sq, ws, 0, NULL, now, cb, ud, NULL, e);
+    return rc;
+}
+
+static int rlist_copy_cb(void *ud, const struct st_rlist *l)
+{
+    *(struct st_rlist *)ud = *l;
+    return 0;
+}
+
+static int sq_rlist_get(store *st, int64_t ws, int64_t id, const char *name, int64_t now,
+                        struct st_rlist *out, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    int found = 0;
+    int rc = rlists_ensure(sq, ws, e);
+    if (rc == DP_OK)
+        rc = rlist_rows(sq, ws, id > 0 ? id : 0, id > 0 ? NULL : name, now, rlist_copy_cb, out,
+                        &found, e);
+    if (rc == DP_OK && !found) {
+        if (id > 0)
+            rc = not_found(e, "restriction list", id);
+        else
+            rc = dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name ? name : "");
+    }
+    return rc;
+}
+
+static int sq_rlist_create(store *st, int64_t ws, const char *name, int64_t retention_days,
+                           int64_t *id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    /* built-in names are taken even before the built-in list exists */
+    if ((rc = rlists_ensure(sq, ws, e)) != DP_OK)
+        goto out;
+    if (!(s = q_get(sq, Q_RLIST_INSERT, e))) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, retention_days) ||
+        b_i64(s, 4, now_ms())) {
+        rc = db_fail(sq->db, e, "rlist_create");
+        goto out;
+    }
+    if ((rc = step_done(sq, s, e, "rlist_create")) == DP_OK)
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+    else if (rc == DP_ECONFLICT)
+        dp_err_set(e, DP_ECONFLICT, "a restriction list named %s already exists", name);
+out:
+    q_done(s);
+    return op_end(sq, rc, e);
+}
+
+static int sq_rlist_update(store *st, int64_t ws, int64_t id, const char *name,
+                           int64_t retention_days, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    struct st_rlist cur;
+    sqlite3_stmt *s = NULL;
+    int rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+        goto out;
+    if (cur.builtin) {
+        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list: its name and retention are fixed",
+                        cur.name);
+        goto out;
+    }
+    if (!(s = q_get(sq, Q_RLIST_UPDATE, e))) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, name) ||
+        b_i64(s, 4, retention_days)) {
+        rc = db_fail(sq->db, e, "rlist_update");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "rlist_update");
+    if (rc == DP_ECONFLICT)
+        dp_err_set(e, DP_ECONFLICT, "a restriction list named %s already exists", name);
+    q_done(s);
+    s = NULL;
+    /* keyword rules name their list: they follow it */
+    if (rc == DP_OK && name && strcmp(name, cur.name) != 0) {
+        if (!(s = q_get(sq, Q_KW_RELIST, e))) {
+            rc = DP_EINTERNAL;
+            goto out;
+        }
+        if (b_i64(s, 1, ws) || b_text(s, 2, cur.name) || b_text(s, 3, name))
+            rc = db_fail(sq->db, e, "rlist_update");
+        else
+            rc = step_done(sq, s, e, "rlist_update");
+    }
+out:
+    q_done(s);
+    return op_end(sq, rc, e);
+}
+
+static int sq_rlist_delete(store *st, int64_t ws, int64_t id, int64_t *entries, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    struct st_rlist cur;
+    sqlite3_stmt *s = NULL;
+    int64_t uses = 0;
+    int rc = op_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    *entries = 0;
+    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+        goto out;
+    if (cur.builtin) {
+        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list and cannot be deleted", cur.name);
+        goto out;
+    }
+    if (!(s = q_get(sq, Q_KW_USES, e))) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, ws) || b_text(s, 2, cur.name) || sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(sq->db, e, "rlist_delete");
+        goto out;
+    }
+    uses = c_i64(s, 0);
+    q_done(s);
+    s = NULL;
+    if (uses) {
+        rc = dp_err_set(e, DP_ECONFLICT,
+                        "%lld keyword rule(s) put phones on %s: delete them or point them at "
+                        "another list first",
+                        (long long)uses, cur.name);
+        goto out;
+    }
+    if (!(s = q_get(sq, Q_RLIST_DROP_ENTRIES, e))) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, id) || (rc = step_done(sq, s, e, "rlist_delete")) != DP_OK) {
+        if (rc == DP_OK)
+            rc = db_fail(sq->db, e, "rlist_delete");
+        goto out;
+    }
+    *entries = sqlite3_changes(sq->db);
+    q_done(s);
+    if (!(s = q_get(sq, Q_RLIST_DELETE, e))) {
+        rc = DP_EINTERNAL;
+        goto out;
+    }
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id))
+        rc = db_fail(sq->db, e, "rlist_delete");
+    else
+        rc = step_done(sq, s, e, "rlist_delete");
+out:
+    q_done(s);
+    return op_end(sq, rc, e);
+}
+
+/* No savepoint: one read and one write, cheap enough for a 100k-row import
+ * in the caller's transaction. */
+static int sq_restriction_put(store *st, int64_t ws, int64_t list_id, const char *phone,
+                              int64_t sender_id, const char *reason, const char *source,
+                              int64_t at, int64_t expires_at, int *created, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = NULL;
+    int rc = DP_OK, step;
+    int64_t days = 0;
+    if (expires_at < 0) {
+        /* not rlist_get: its entry count would make an import quadratic */
+        if (!(s = q_get(sq, Q_RLIST_DAYS, e)))
+            return DP_EINTERNAL;
+        if (b_i64(s, 1, ws) || b_i64(s, 2, list_id)) {
+            rc = db_fail(sq->db, e, "restriction_put");
+            goto out;
+        }
+        step = sqlite3_step(s);
+        if (step == SQLITE_DONE)
+            rc = not_found(e, "restriction list", list_id);
+        else if (step != SQLITE_ROW)
+            rc = db_fail(sq->db, e, "restriction_put");
+        else
+            days = c_i64(s, 0);
+        q_done(s);
+        s = NULL;
+        if (rc != DP_OK)
+            return rc;
+        expires_at = days ? at + days * 86400000LL : 0;
+    }
+    if (created) {
+        if (!(s = q_get(sq, Q_RESTRICT_EXISTS, e)))
+            return DP_EINTERNAL;
+        if (b_i64(s, 1, list_id) || b_text(s, 2, phone) || b_i64(s, 3, sender_id)) {
+            rc = db_fail(sq->db, e, "restriction_put");
+            goto out;
+        }
+        step = sqlite3_step(s);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            rc = db_fail(sq->db, e, "restriction_put");
+            goto out;
+        }
+        *created = step == SQLITE_DONE;
+        q_done(s);
+        s = NULL;
+    }
+    if ((rc = write_begin(sq, e)) != DP_OK)
+        goto out;
+    if (!(s = q_get(sq, Q_RESTRICT_ADD, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, list_id) || b_i64(s, 2, ws) || b_text(s, 3, phone) ||
+        b_i64(s, 4, sender_id) || b_text(s, 5, reason) || b_text(s, 6, source) ||
+        b_i64(s, 7, at) || b_i64(s, 8, expires_at)) {
+        rc = db_fail(sq->db, e, "restriction_put");
+        goto out;
+    }
+    rc = step_done(sq, s, e, "restriction_put");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_restriction_remove(store *st, int64_t ws, int64_t list_id, const char *phone,
+                                 const char *alt, int64_t sender_id, int64_t *n, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc = write_begin(sq, e);
+    *n = 0;
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_RESTRICT_REMOVE, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, list_id) || b_text(s, 3, phone) ||
+        b_text(s, 4, alt ? alt : phone) || b_i64(s, 5, sender_id))
+        rc = db_fail(sq->db, e, "restriction_remove");
+    else if ((rc = step_done(sq, s, e, "restriction_remove")) == DP_OK)
+        *n = sqlite3_changes(sq->db);
+    q_done(s);
+    return rc;
+}
+
+static int sq_restriction_entries(store *st, int64_t ws, const struct st_rentry_filter *f,
+                                  st_rentry_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s = q_get(sq, Q_RESTRICT_ENTRIES, e);
+    int rc = DP_OK, step;
+    if (!s)
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, f->list_id) || b_text(s, 3, f->phone) ||
+        b_text(s, 4, f->alt ? f->alt : f->phone) || b_i64(s, 5, f->sender_id) ||
+        b_i64(s, 6, f->after) || b_i64(s, 7, f->include_expired) || b_i64(s, 8, f->now) ||
+        b_i64(s, 9, sql_limit(f->limit))) {
+        rc = db_fail(sq->db, e, "restriction_entries");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_rentry r = {.id = c_i64(s, 0),
+                              .list_id = c_i64(s, 1),
+                              .list = c_text(s, 2),
+                              .phone = c_text(s, 3),
+                              .sender_id = c_i64(s, 4),
+                              .reason = c_text(s, 5),
+                              .source = c_text(s, 6),
+                              .created_at = c_i64(s, 7),
+                              .expires_at = c_i64(s, 8)};
+        int x = cb(ud, &r);
+        if (x) {
+            rc = x;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "restriction_entries");
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_restriction_purge(store *st, int64_t now, int64_t limit, int64_t *n, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc = write_begin(sq, e);
+    *n = 0;
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_RESTRICT_PURGE, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, now) || b_i64(s, 2, sql_limit(limit)))
+        rc = db_fail(sq->db, e, "restriction_purge");
+    else if ((rc = step_done(sq, s, e, "restriction_purge")) == DP_OK)
+        *n = sqlite3_changes(sq->db);
+    q_done(s);
+    return rc;
+}
+
+static int sq_kwrule_list(store *st, int64_t ws, int64_t id, st_kwrule_cb cb, void *ud, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc, step, found = 0;
+    if ((rc = kw_seed(sq, ws, e)) != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_KW_ROWS, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
+        rc = db_fail(sq->db, e, "kwrule_list");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct st_kwrule k = {.id = c_i64(s, 0),
+                              .keyword = c_text(s, 1),
+                              .match = c_text(s, 2),
+                              .case_sensitive = sqlite3_column_int(s, 3),
+                              .list = c_text(s, 4),
+                              .created_at = c_i64(s, 5)};
+        found = 1;
+        int x = cb(ud, &k);
+        if (x) {
+            rc = x;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(sq->db, e, "kwrule_list");
+    else if (id > 0 && !found)
+        rc = not_found(e, "keyword rule", id);
+out:
+    q_done(s);
+    return rc;
+}
+
+static int sq_kwrule_add(store *st, int64_t ws, const char *keyword, const char *match,
+                         int case_sensitive, const char *list, int64_t *id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    /* seeded first: the operator's first rule must not stand in for the defaults */
+    int rc = kw_seed(sq, ws, e);
+    if (rc == DP_OK)
+        rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_KW_INSERT, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_text(s, 2, keyword) || b_text(s, 3, match) ||
+        b_i64(s, 4, case_sensitive ? 1 : 0) || b_text(s, 5, list) || b_i64(s, 6, now_ms()))
+        rc = db_fail(sq->db, e, "kwrule_add");
+    else if ((rc = step_done(sq, s, e, "kwrule_add")) == DP_OK)
+        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+    q_done(s);
+    return rc;
+}
+
+static int sq_kwrule_update(store *st, int64_t ws, int64_t id, const char *keyword,
+                            const char *match, int case_sensitive, const char *list, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_KW_UPDATE, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, keyword) || b_text(s, 4, match) ||
+        b_i64(s, 5, case_sensitive < 0 ? -1 : case_sensitive ? 1 : 0) || b_text(s, 6, list))
+        rc = db_fail(sq->db, e, "kwrule_update");
+    else if ((rc = step_done(sq, s, e, "kwrule_update")) == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "keyword rule", id);
+    q_done(s);
+    return rc;
+}
+
+static int sq_kwrule_delete(store *st, int64_t ws, int64_t id, dp_err *e)
+{
+    struct sq *sq = sq_of(st);
+    sqlite3_stmt *s;
+    int rc = write_begin(sq, e);
+    if (rc != DP_OK)
+        return rc;
+    if (!(s = q_get(sq, Q_KW_DELETE, e)))
+        return DP_EINTERNAL;
+    if (b_i64(s, 1, ws) || b_i64(s, 2, id))
+        rc = db_fail(sq->db, e, "kwrule_delete");
+    else if ((rc = step_done(sq, s, e, "kwrule_delete")) == DP_OK && sqlite3_changes(sq->db) == 0)
+        rc = not_found(e, "keyword rule", id);
     q_done(s);
     return rc;
 }
@@ -2563,6 +3079,19 @@ static const struct store_vtab sqlite_vtab = {
     .bootstrap = sq_bootstrap,
     .restriction_add = sq_restriction_add,
     .keyword_rules = sq_keyword_rules,
+    .rlist_all = sq_rlist_all,
+    .rlist_get = sq_rlist_get,
+    .rlist_create = sq_rlist_create,
+    .rlist_update = sq_rlist_update,
+    .rlist_delete = sq_rlist_delete,
+    .restriction_put = sq_restriction_put,
+    .restriction_remove = sq_restriction_remove,
+    .restriction_entries = sq_restriction_entries,
+    .restriction_purge = sq_restriction_purge,
+    .kwrule_list = sq_kwrule_list,
+    .kwrule_add = sq_kwrule_add,
+    .kwrule_update = sq_kwrule_update,
+    .kwrule_delete = sq_kwrule_delete,
     .receipt_parked_count = sq_receipt_parked_count,
     .restriction_any = sq_restriction_any,
     .restriction_check = sq_restriction_check,

@@ -131,6 +131,43 @@ typedef int (*st_receipt_cb)(void *ud, int status, int64_t at, const char *code,
 typedef int (*st_keyword_cb)(void *ud, const char *keyword, const char *match,
                              int case_sensitive, const char *list);
 
+/* A restriction list with how many entries apply now (not expired). */
+#define RLIST_NAME_MAX 64
+struct st_rlist {
+    int64_t id, ws;
+    char name[RLIST_NAME_MAX + 1];
+    int64_t retention_days; /* 0 = permanent */
+    int builtin;            /* do_not_disturb, blocked, not_interested, no_whatsapp */
+    int64_t entries;        /* active at the `now` given to the call */
+    int64_t created_at;
+};
+/* A restriction entry; strings borrowed during the callback. */
+struct st_rentry {
+    int64_t id, list_id, sender_id; /* sender_id 0 = every sender */
+    const char *list, *phone, *reason, *source; /* reason may be NULL */
+    int64_t created_at, expires_at;             /* expires_at 0 = never */
+};
+/* Which entries restriction_entries() walks. */
+struct st_rentry_filter {
+    int64_t list_id;         /* 0 = every list of the workspace */
+    const char *phone, *alt; /* NULL = any phone; alt (may be NULL) = its other form */
+    int64_t sender_id;       /* -1 = any, 0 = global entries only, else that sender's */
+    int64_t after;           /* entry id, exclusive: keyset pagination */
+    int64_t limit;           /* 0 = all */
+    int64_t now;             /* entries with 0 < expires_at <= now are expired */
+    int include_expired;
+};
+/* A keyword rule with its id; strings borrowed during the callback. */
+struct st_kwrule {
+    int64_t id;
+    const char *keyword, *match, *list;
+    int case_sensitive;
+    int64_t created_at;
+};
+typedef int (*st_rlist_cb)(void *ud, const struct st_rlist *l);
+typedef int (*st_rentry_cb)(void *ud, const struct st_rentry *r);
+typedef int (*st_kwrule_cb)(void *ud, const struct st_kwrule *k);
+
 struct store_vtab {
     const char *name; /* "sqlite" */
     void (*close)(store *st);
@@ -278,6 +315,54 @@ struct store_vtab {
      * sender_id at time now: the list's name goes to list ("" when free). */
     int (*restriction_check)(store *st, int64_t ws, const char *phone, const char *alt,
                              int64_t sender_id, int64_t now, char *list, size_t cap, dp_err *e);
+
+    /* Restriction lists and keyword rules as operators manage them (the
+     * API's /restriction-lists and /keyword-rules). Listing and lookups make
+     * the built-in lists exist first, so they always show. */
+    int (*rlist_all)(store *st, int64_t ws, int64_t now, st_rlist_cb cb, void *ud, dp_err *e);
+    /* By id (id > 0) or else by name; DP_ENOTFOUND when the workspace has no such list. */
+    int (*rlist_get)(store *st, int64_t ws, int64_t id, const char *name, int64_t now,
+                     struct st_rlist *out, dp_err *e);
+    /* DP_ECONFLICT when the name is taken (built-in names always are). */
+    int (*rlist_create)(store *st, int64_t ws, const char *name, int64_t retention_days,
+                        int64_t *id, dp_err *e);
+    /* name NULL / retention_days < 0 keep the current value. Keyword rules
+     * follow a rename. A new retention applies to entries added from then
+     * on: an entry's expiry is fixed when it is added. DP_EINVAL for a
+     * built-in list, DP_ECONFLICT for a taken name. */
+    int (*rlist_update)(store *st, int64_t ws, int64_t id, const char *name,
+                        int64_t retention_days, dp_err *e);
+    /* Deletes a custom list and all its entries (*entries says how many).
+     * DP_EINVAL for a built-in list, DP_ECONFLICT while a keyword rule
+     * targets it. */
+    int (*rlist_delete)(store *st, int64_t ws, int64_t id, int64_t *entries, dp_err *e);
+    /* Adds or refreshes an entry of list list_id (which must be in ws);
+     * expires_at < 0 means "after the list's retention, counted from at",
+     * 0 never. *created (may be NULL) says whether the entry is new. */
+    int (*restriction_put)(store *st, int64_t ws, int64_t list_id, const char *phone,
+                           int64_t sender_id, const char *reason, const char *source, int64_t at,
+                           int64_t expires_at, int *created, dp_err *e);
+    /* Removes the entries of phone (and alt, its other form; may be NULL) in
+     * a list: every sender's when sender_id < 0, else that one's (0 = the
+     * global entry). *n says how many went. */
+    int (*restriction_remove)(store *st, int64_t ws, int64_t list_id, const char *phone,
+                              const char *alt, int64_t sender_id, int64_t *n, dp_err *e);
+    /* Entries of the workspace matching f, by id. */
+    int (*restriction_entries)(store *st, int64_t ws, const struct st_rentry_filter *f,
+                               st_rentry_cb cb, void *ud, dp_err *e);
+    /* Deletes at most limit entries that expired at or before now (every
+     * workspace); *n says how many, so a caller can come back while n == limit. */
+    int (*restriction_purge)(store *st, int64_t now, int64_t limit, int64_t *n, dp_err *e);
+    /* Keyword rules with their ids, oldest first (id > 0: only that one).
+     * The defaults are made once per workspace: a workspace whose operator
+     * deleted every rule keeps none. */
+    int (*kwrule_list)(store *st, int64_t ws, int64_t id, st_kwrule_cb cb, void *ud, dp_err *e);
+    int (*kwrule_add)(store *st, int64_t ws, const char *keyword, const char *match,
+                      int case_sensitive, const char *list, int64_t *id, dp_err *e);
+    /* NULL strings and case_sensitive < 0 keep the current value. */
+    int (*kwrule_update)(store *st, int64_t ws, int64_t id, const char *keyword,
+                         const char *match, int case_sensitive, const char *list, dp_err *e);
+    int (*kwrule_delete)(store *st, int64_t ws, int64_t id, dp_err *e);
 
     int (*event_add)(store *st, int64_t campaign_id, int64_t at, const char *type,
                      const json_t *detail, dp_err *e);

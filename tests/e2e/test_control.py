@@ -110,6 +110,8 @@ class TestControl(E2ETest):
         self.assertRegex(c["created_at"], RFC3339_RE)
         self.assertIsNone(c["started_at"])
         self.assertIsNone(c["finished_at"])
+        # what the restriction lists held back is known at creation only: the reply says it
+        self.assertEqual(c.pop("restricted"), {"total": 0, "by_list": {}, "excluded": 0})
         self.assertEqual(self.get_campaign(c["id"]), c)
         for m in self.messages(c["id"]):
             self.assertEqual((m["status"], m["attempts"], m["sender_id"] in (None, 1)), ("queued", 0, True), m)

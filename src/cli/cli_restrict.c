@@ -1,0 +1,511 @@
+/* `disparo restrict ...` manages restriction lists and their entries (who
+ * must not be messaged) and `disparo keywords ...` the reply keywords that
+ * put a contact on one. A LIST argument is a list's id or its name; names
+ * are resolved through GET /restriction-lists. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_cmd.h"
+#include "cli/cli_out.h"
+#include "util/err.h"
+
+#define INVALID_SHOWN 10
+#define PAGE 1000
+
+static const char restrict_usage[] =
+    "usage: disparo restrict lists\n"
+    "       disparo restrict create-list NAME [--retention-days N]\n"
+    "       disparo restrict delete-list LIST\n"
+    "       disparo restrict add LIST PHONE [--sender ID] [--reason R] [--expires RFC3339]\n"
+    "       disparo restrict remove LIST PHONE [--sender ID]\n"
+    "       disparo restrict entries LIST [--limit N] [--all]\n"
+    "       disparo restrict import LIST FILE.csv\n"
+    "       disparo restrict export LIST [-o FILE]\n"
+    "       disparo restrict check PHONE [--sender ID]\n"
+    "\n"
+    "Restriction lists: phones on them are never messaged (every sender, or one with\n"
+    "--sender). LIST is a list's id or name. do_not_disturb, blocked, not_interested\n"
+    "and no_whatsapp are built in; --retention-days 0 keeps entries forever.\n"
+    "An import's CSV holds a phone per line, or a header naming 'phone' and\n"
+    "optionally 'reason'. export writes phone,sender_id,reason,source,created_at,\n"
+    "expires_at of the active entries to FILE (default stdout).\n";
+
+static const char keywords_usage[] =
+    "usage: disparo keywords list\n"
+    "       disparo keywords add KEYWORD [--match exact|contains|starts_with|ends_with]\n"
+    "                                    [--case-sensitive] [--list LIST_NAME]\n"
+    "       disparo keywords remove ID\n"
+    "\n"
+    "A reply matching a keyword puts its sender on the rule's restriction list\n"
+    "(default do_not_disturb; match default contains, any case, accents ignored).\n";
+
+/* Appends s to b percent-encoded for one path segment. */
+static int path_segment(dp_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 *p == '-' || *p == '_' || *p == '.';
+        if (ok ? buf_printf(b, "%c", *p) : buf_printf(b, "%%%02X", *p))
+            return DP_ENOMEM;
+    }
+    return DP_OK;
+}
+
+/* The id of LIST (an id or a name). Prints the error itself. */
+static int resolve_list(struct cli_ctx *c, const char *arg, long long *id)
+{
+    cli_reply r;
+    size_t i;
+    json_t *l;
+    int rc;
+    if (cli_args_id(arg, id) == 0)
+        return CLI_OK;
+    cli_reply_init(&r);
+    rc = cli_call(c, "GET", NULL, &r, "/restriction-lists");
+    if (rc == CLI_OK) {
+        rc = CLI_EAPI;
+        json_array_foreach(cli_out_path(r.json, "restriction_lists"), i, l)
+        {
+            if (strcmp(cli_out_str(l, "name", ""), arg) == 0) {
+                *id = cli_out_int(l, "id", 0);
+                rc = CLI_OK;
+                break;
+            }
+        }
+        if (rc != CLI_OK)
+            fprintf(stderr,
+                    "error: no restriction list is named %s; see `disparo restrict lists`\n", arg);
+    }
+    cli_reply_free(&r);
+    return rc;
+}
+
+static void print_list(const json_t *l)
+{
+    cli_out_kv(stdout, "id", "%lld", cli_out_int(l, "id", 0));
+    cli_out_kv(stdout, "name", "%s", cli_out_str(l, "name", "-"));
+    long long days = cli_out_int(l, "retention_days", 0);
+    if (days)
+        cli_out_kv(stdout, "retention", "%lld days", days);
+    else
+        cli_out_kv(stdout, "retention", "permanent");
+    cli_out_kv(stdout, "entries", "%lld", cli_out_int(l, "entries", 0));
+}
+
+static void print_entry(const json_t *en)
+{
+    char tmp[64];
+    cli_out_kv(stdout, "phone", "%s", cli_out_str(en, "phone", "-"));
+    cli_out_kv(stdout, "list", "%s", cli_out_str(en, "list", "-"));
+    cli_out_kv(stdout, "sender", "%s",
+               json_is_null(cli_out_path(en, "sender_id"))
+                   ? "every sender"
+                   : cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp));
+    cli_out_kv(stdout, "reason", "%s", cli_out_str(en, "reason", "-"));
+    cli_out_kv(stdout, "expires", "%s", cli_out_str(en, "expires_at", "never"));
+}
+
+static int lists_table(struct cli_ctx *c, cli_reply *r)
+{
+    static const char *const headers[] = {"ID", "NAME", "RETENTION", "ENTRIES", "BUILTIN"};
+    cli_table *t = NULL;
+    size_t i;
+    json_t *l;
+    int rc = cli_call(c, "GET", NULL, r, "/restriction-lists");
+    if (rc || c->json) {
+        if (!rc)
+            cli_print_raw(r);
+        return rc;
+    }
+    if (!(t = cli_table_new(5, headers)))
+        goto oom;
+    cli_table_right(t, 0);
+    cli_table_right(t, 3);
+    json_array_foreach(cli_out_path(r->json, "restriction_lists"), i, l)
+    {
+        long long days = cli_out_int(l, "retention_days", 0);
+        if (cli_table_cellf(t, "%lld", cli_out_int(l, "id", 0)) ||
+            cli_table_cell(t, cli_out_str(l, "name", "-")) ||
+            (days ? cli_table_cellf(t, "%lld days", days) : cli_table_cell(t, "permanent")) ||
+            cli_table_cellf(t, "%lld", cli_out_int(l, "entries", 0)) ||
+            cli_table_cell(t, json_is_true(cli_out_path(l, "builtin")) ? "yes" : "no"))
+            goto oom;
+    }
+    cli_table_print(t, stdout);
+    cli_table_free(t);
+    return CLI_OK;
+oom:
+    cli_table_free(t);
+    fputs("error: out of memory\n", stderr);
+    return CLI_EAPI;
+}
+
+static int entries_table(struct cli_ctx *c, long long id, long long limit, int all)
+{
+    static const char *const headers[] = {"ID", "PHONE", "SENDER", "REASON", "SOURCE", "EXPIRES"};
+    cli_table *t = NULL;
+    cli_reply r;
+    long long after = 0;
+    int rc = CLI_OK;
+    size_t i;
+    json_t *en;
+    cli_reply_init(&r);
+    if (!c->json && !(t = cli_table_new(6, headers)))
+        goto oom;
+    if (t)
+        cli_table_right(t, 0);
+    for (;;) {
+        if ((rc = cli_call(c, "GET", NULL, &r,
+                           "/restriction-lists/%lld/entries?limit=%lld&after=%lld", id,
+                           all ? PAGE : limit, after)))
+            goto out;
+        if (c->json)
+            cli_print_raw(&r);
+        json_array_foreach(cli_out_path(r.json, "entries"), i, en)
+        {
+            char tmp[64];
+            if (t &&
+                (cli_table_cellf(t, "%lld", cli_out_int(en, "id", 0)) ||
+                 cli_table_cell(t, cli_out_str(en, "phone", "-")) ||
+                 cli_table_cell(t, cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp)) ||
+                 cli_table_cell(t, cli_out_str(en, "reason", "-")) ||
+                 cli_table_cell(t, cli_out_str(en, "source", "-")) ||
+                 cli_table_cell(t, cli_out_str(en, "expires_at", "never"))))
+                goto oom;
+        }
+        after = cli_out_int(r.json, "next_after", 0);
+        if (!all || !after)
+            break;
+    }
+    if (t)
+        cli_table_print(t, stdout);
+    if (t && !all && after)
+        printf("(more: --all lists every entry)\n");
+    goto out;
+oom:
+    fputs("error: out of memory\n", stderr);
+    rc = CLI_EAPI;
+out:
+    cli_table_free(t);
+    cli_reply_free(&r);
+    return rc;
+}
+
+static void csv_out(FILE *f, const char *s, int last)
+{
+    if (!s)
+        s = "";
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', f);
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                fputc('"', f);
+            fputc(*p, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+    fputs(last ? "\r\n" : ",", f);
+}
+
+/* Pages through the entries (the JSON API, so no reply size cap applies)
+ * and writes the same columns as GET .../export.csv. */
+static int export_csv(struct cli_ctx *c, long long id, const char *path)
+{
+    cli_reply r;
+    long long after = 0;
+    int rc = CLI_OK;
+    size_t i;
+    json_t *en;
+    FILE *f = path && strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
+        return CLI_EUSAGE;
+    }
+    cli_reply_init(&r);
+    fputs("phone,sender_id,reason,source,created_at,expires_at\r\n", f);
+    do {
+        if ((rc = cli_call(c, "GET", NULL, &r,
+                           "/restriction-lists/%lld/entries?limit=%d&after=%lld", id, PAGE, after)))
+            break;
+        json_array_foreach(cli_out_path(r.json, "entries"), i, en)
+        {
+            char tmp[64];
+            const json_t *sid = cli_out_path(en, "sender_id");
+            csv_out(f, cli_out_str(en, "phone", ""), 0);
+            csv_out(f, json_is_integer(sid) ? cli_out_val(sid, tmp, sizeof tmp) : "", 0);
+            csv_out(f, cli_out_str(en, "reason", ""), 0);
+            csv_out(f, cli_out_str(en, "source", ""), 0);
+            csv_out(f, cli_out_str(en, "created_at", ""), 0);
+            csv_out(f, cli_out_str(en, "expires_at", ""), 1);
+        }
+        after = cli_out_int(r.json, "next_after", 0);
+    } while (after);
+    if (f != stdout && fclose(f) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
+        rc = CLI_EAPI;
+    }
+    cli_reply_free(&r);
+    return rc;
+}
+
+static int import_csv(struct cli_ctx *c, long long id, const char *file)
+{
+    cli_reply r;
+    char path[64];
+    int rc = CLI_OK, is_stdin = strcmp(file, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(file, "rb");
+    if (!f) {
+        fprintf(stderr, "error: cannot open %s: %s\n", file, strerror(errno));
+        return CLI_EUSAGE;
+    }
+    cli_reply_init(&r);
+    snprintf(path, sizeof path, "/restriction-lists/%lld/import", id);
+    if (cli_http_upload(c->http, path, f, is_stdin ? "stdin" : file, "text/csv", &r)) {
+        cli_print_error(c, &r);
+        rc = CLI_EAPI;
+    } else if (c->json) {
+        cli_print_raw(&r);
+    } else {
+        const json_t *invalid = cli_out_path(r.json, "invalid");
+        long long ninvalid = cli_out_int(r.json, "invalid_count", 0);
+        size_t i;
+        json_t *row;
+        cli_out_kv(stdout, "imported", "%lld", cli_out_int(r.json, "imported", 0));
+        cli_out_kv(stdout, "updated", "%lld", cli_out_int(r.json, "updated", 0));
+        cli_out_kv(stdout, "duplicates", "%lld", cli_out_int(r.json, "duplicates", 0));
+        cli_out_kv(stdout, "invalid", "%lld", ninvalid);
+        json_array_foreach(invalid, i, row)
+        {
+            if (i == INVALID_SHOWN)
+                break;
+            cli_out_line(stdout, "  line %lld: %s", cli_out_int(row, "line", 0),
+                         cli_out_str(row, "reason", "-"));
+        }
+        if (ninvalid > INVALID_SHOWN)
+            printf("  ... and %lld more\n", ninvalid - INVALID_SHOWN);
+    }
+    if (!is_stdin)
+        fclose(f);
+    cli_reply_free(&r);
+    return rc;
+}
+
+int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
+{
+    const char *days = NULL, *sender = NULL, *reason = NULL, *expires = NULL, *limit = NULL,
+               *output = NULL, *output2 = NULL;
+    int all = 0, rc;
+    const struct cli_opt opts[] = {{"--retention-days", CLI_OPT_STR, &days},
+                                   {"--sender", CLI_OPT_STR, &sender},
+                                   {"--reason", CLI_OPT_STR, &reason},
+                                   {"--expires", CLI_OPT_STR, &expires},
+                                   {"--limit", CLI_OPT_STR, &limit},
+                                   {"--all", CLI_OPT_FLAG, &all},
+                                   {"-o", CLI_OPT_STR, &output},
+                                   {"--output", CLI_OPT_STR, &output2},
+                                   {NULL, CLI_OPT_FLAG, NULL}};
+    const char *pos[3];
+    size_t npos = 0;
+    long long id = 0, n = 0, sid = 0;
+    json_t *body = NULL;
+    cli_reply r;
+    dp_buf path;
+    cli_reply_init(&r);
+    buf_init(&path, 4096);
+    rc = cli_args_parse(restrict_usage, argc, argv, opts, pos, 3, &npos);
+    if (rc != CLI_OK) {
+        rc = rc == CLI_HELP ? CLI_OK : rc;
+        goto out;
+    }
+    const char *sub = npos ? pos[0] : "";
+    if (sender && cli_args_id(sender, &sid)) {
+        rc = cli_args_usage_error(restrict_usage, "--sender needs a sender id");
+        goto out;
+    }
+    if (strcmp(sub, "lists") == 0 && npos == 1) {
+        rc = lists_table(c, &r);
+    } else if (strcmp(sub, "create-list") == 0 && npos == 2) {
+        if (days && cli_args_llong(days, 0, 36500, &n)) {
+            rc = cli_args_usage_error(restrict_usage, "--retention-days needs 0 to 36500");
+            goto out;
+        }
+        body = json_pack("{s:s, s:I}", "name", pos[1], "retention_days", (json_int_t)n);
+        if (!body) {
+            rc = cli_args_usage_error(restrict_usage, "NAME must be UTF-8");
+            goto out;
+        }
+        if ((rc = cli_call(c, "POST", body, &r, "/restriction-lists")) == CLI_OK) {
+            if (c->json)
+                cli_print_raw(&r);
+            else
+                print_list(r.json);
+        }
+    } else if (strcmp(sub, "delete-list") == 0 && npos == 2) {
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
+            (rc = cli_call(c, "DELETE", NULL, &r, "/restriction-lists/%lld", id)) == CLI_OK &&
+            !c->json)
+            printf("restriction list %s deleted\n", pos[1]);
+    } else if (strcmp(sub, "add") == 0 && npos == 3) {
+        body = json_pack("{s:s}", "phone", pos[2]);
+        if (!body) {
+            rc = cli_args_usage_error(restrict_usage, "PHONE must be UTF-8");
+            goto out;
+        }
+        if (sender)
+            json_object_set_new(body, "sender_id", json_integer(sid));
+        if (reason)
+            json_object_set_new(body, "reason", json_string(reason));
+        if (expires)
+            json_object_set_new(body, "expires_at", json_string(expires));
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
+            (rc = cli_call(c, "POST", body, &r, "/restriction-lists/%lld/entries", id)) == CLI_OK) {
+            if (c->json)
+                cli_print_raw(&r);
+            else
+                print_entry(r.json);
+        }
+    } else if (strcmp(sub, "remove") == 0 && npos == 3) {
+        if (path_segment(&path, pos[2]) || (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
+            rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
+            goto out;
+        }
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
+            (rc = cli_call(c, "DELETE", NULL, &r, "/restriction-lists/%lld/entries/%s", id,
+                           buf_str(&path))) == CLI_OK) {
+            if (c->json)
+                cli_print_raw(&r);
+            else
+                printf("%lld entr%s of %s removed from %s\n", cli_out_int(r.json, "removed", 0),
+                       cli_out_int(r.json, "removed", 0) == 1 ? "y" : "ies",
+                       cli_out_str(r.json, "phone", pos[2]), pos[1]);
+        }
+    } else if (strcmp(sub, "entries") == 0 && npos == 2) {
+        n = 100;
+        if (limit && cli_args_llong(limit, 1, 1000, &n)) {
+            rc = cli_args_usage_error(restrict_usage, "--limit needs 1 to 1000");
+            goto out;
+        }
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK)
+            rc = entries_table(c, id, n, all);
+    } else if (strcmp(sub, "import") == 0 && npos == 3) {
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK)
+            rc = import_csv(c, id, pos[2]);
+    } else if (strcmp(sub, "export") == 0 && npos == 2) {
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK)
+            rc = export_csv(c, id, output ? output : output2);
+    } else if (strcmp(sub, "check") == 0 && npos == 2) {
+        if (buf_puts(&path, "/restrictions/check") || cli_http_query(&path, "phone", pos[1]) ||
+            (sender && cli_http_query(&path, "sender_id", sender))) {
+            rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
+            goto out;
+        }
+        if ((rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(&path))) == CLI_OK) {
+            if (c->json) {
+                cli_print_raw(&r);
+            } else if (!json_is_true(cli_out_path(r.json, "restricted"))) {
+                printf("%s is not restricted%s\n", cli_out_str(r.json, "phone", pos[1]),
+                       sender ? " for that sender" : "");
+            } else {
+                size_t i;
+                json_t *l;
+                printf("%s is restricted by:", cli_out_str(r.json, "phone", pos[1]));
+                json_array_foreach(cli_out_path(r.json, "lists"), i, l)
+                    printf(" %s", json_string_value(l));
+                printf("\n");
+            }
+        }
+    } else {
+        rc = cli_args_usage_error(restrict_usage, "unknown or incomplete subcommand '%s'", sub);
+    }
+out:
+    json_decref(body);
+    buf_free(&path);
+    cli_reply_free(&r);
+    return rc;
+}
+
+int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
+{
+    static const char *const headers[] = {"ID", "KEYWORD", "MATCH", "CASE", "LIST"};
+    const char *match = NULL, *list = NULL;
+    int cs = 0, rc;
+    const struct cli_opt opts[] = {{"--match", CLI_OPT_STR, &match},
+                                   {"--list", CLI_OPT_STR, &list},
+                                   {"--case-sensitive", CLI_OPT_FLAG, &cs},
+                                   {NULL, CLI_OPT_FLAG, NULL}};
+    const char *pos[2];
+    size_t npos = 0;
+    long long id = 0;
+    json_t *body = NULL;
+    cli_table *t = NULL;
+    cli_reply r;
+    cli_reply_init(&r);
+    rc = cli_args_parse(keywords_usage, argc, argv, opts, pos, 2, &npos);
+    if (rc != CLI_OK) {
+        rc = rc == CLI_HELP ? CLI_OK : rc;
+        goto out;
+    }
+    const char *sub = npos ? pos[0] : "";
+    if (strcmp(sub, "list") == 0 && npos == 1) {
+        size_t i;
+        json_t *k;
+        if ((rc = cli_call(c, "GET", NULL, &r, "/keyword-rules")) || c->json) {
+            if (!rc)
+                cli_print_raw(&r);
+            goto out;
+        }
+        if (!(t = cli_table_new(5, headers)))
+            goto oom;
+        cli_table_right(t, 0);
+        json_array_foreach(cli_out_path(r.json, "keyword_rules"), i, k)
+        {
+            if (cli_table_cellf(t, "%lld", cli_out_int(k, "id", 0)) ||
+                cli_table_cell(t, cli_out_str(k, "keyword", "-")) ||
+                cli_table_cell(t, cli_out_str(k, "match", "-")) ||
+                cli_table_cell(t, json_is_true(cli_out_path(k, "case_sensitive")) ? "exact case"
+                                                                                  : "any") ||
+                cli_table_cell(t, cli_out_str(k, "list", "-")))
+                goto oom;
+        }
+        cli_table_print(t, stdout);
+    } else if (strcmp(sub, "add") == 0 && npos == 2) {
+        body = json_pack("{s:s, s:b}", "keyword", pos[1], "case_sensitive", cs);
+        if (!body) {
+            rc = cli_args_usage_error(keywords_usage, "KEYWORD must be UTF-8");
+            goto out;
+        }
+        if (match)
+            json_object_set_new(body, "match", json_string(match));
+        if (list)
+            json_object_set_new(body, "list", json_string(list));
+        if ((rc = cli_call(c, "POST", body, &r, "/keyword-rules")) == CLI_OK) {
+            if (c->json)
+                cli_print_raw(&r);
+            else
+                printf("keyword rule %lld: %s (%s) -> %s\n", cli_out_int(r.json, "id", 0),
+                       cli_out_str(r.json, "keyword", "-"), cli_out_str(r.json, "match", "-"),
+                       cli_out_str(r.json, "list", "-"));
+        }
+    } else if (strcmp(sub, "remove") == 0 && npos == 2) {
+        if (cli_args_id(pos[1], &id)) {
+            rc = cli_args_usage_error(keywords_usage, "keywords remove needs a rule id");
+            goto out;
+        }
+        if ((rc = cli_call(c, "DELETE", NULL, &r, "/keyword-rules/%lld", id)) == CLI_OK && !c->json)
+            printf("keyword rule %lld removed\n", id);
+    } else {
+        rc = cli_args_usage_error(keywords_usage, "unknown or incomplete subcommand '%s'", sub);
+    }
+    goto out;
+oom:
+    fputs("error: out of memory\n", stderr);
+    rc = CLI_EAPI;
+out:
+    cli_table_free(t);
+    json_decref(body);
+    cli_reply_free(&r);
+    return rc;
+}
