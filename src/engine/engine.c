@@ -114,6 +114,10 @@ struct camp {
     size_t rr;
     int consec[SPEC_MAX_SENDERS];
     unsigned char removed[SPEC_MAX_SENDERS];
+    /* senders (by slot) whose hold this campaign has an event for: a campaign
+     * started while its sender is already held is told once, when it finds
+     * no sender, not again on every tick */
+    uint64_t held_told;
     /* prefetched queued messages: a ring */
     struct emsg **q;
     size_t q_head, q_n, q_cap;
@@ -277,6 +281,16 @@ static void camp_event(struct camp *c, const char *type, json_t *detail)
     if (engine_event(c->eng, c->id, type, detail, &e))
         fatal_store("event_add", &e);
     schedule_flush(c->eng);
+}
+
+static void camp_tell_held(struct camp *c, size_t slot, const struct esender *s)
+{
+    uint64_t bit = (uint64_t)1 << slot;
+    if (c->held_told & bit)
+        return;
+    c->held_told |= bit;
+    camp_event(c, "sender_held",
+               json_pack("{s:I, s:s}", "sender_id", (json_int_t)s->id, "reason", s->held_reason));
 }
 
 /* Waiting reasons: shown as state_reason; the long ones are also events. */
@@ -922,6 +936,13 @@ static void sender_release(struct esender *s)
     if (!s->held)
         return;
     s->held = 0;
+    for (size_t i = 0; i < eng->camps.cap; i++)
+        if (eng->camps.used[i]) {
+            struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
+            for (size_t k = 0; k < c->spec.n_senders; k++)
+                if (c->spec.sender_ids[k] == s->id)
+                    c->held_told &= ~((uint64_t)1 << k);
+        }
     log_info("sender back in rotation", "sender=%lld", (long long)s->id);
     wake_no_sender(eng);
 }
@@ -943,9 +964,7 @@ static void sender_hold(struct esender *s, const char *reason)
             struct camp *c = (struct camp *)(intptr_t)eng->camps.vals[i];
             for (size_t k = 0; k < c->spec.n_senders; k++)
                 if (c->spec.sender_ids[k] == s->id && c->status == CS_RUNNING)
-                    camp_event(c, "sender_held",
-                               json_pack("{s:I, s:s}", "sender_id", (json_int_t)s->id, "reason",
-                                         s->held_reason));
+                    camp_tell_held(c, k, s);
         }
     while (s->wq_head) {
         struct camp *c = s->wq_head;
@@ -1113,6 +1132,11 @@ static void camp_tick(struct camp *c, struct esender *granted)
                 camp_set_reason(c, "sender_limit", until, 1);
                 arm_wall(c, until);
             } else {
+                for (size_t k = 0; k < c->spec.n_senders; k++) {
+                    struct esender *h = sender_get(eng, c->spec.sender_ids[k]);
+                    if (h && h->held && !c->removed[k])
+                        camp_tell_held(c, k, h);
+                }
                 camp_set_reason(c, "no_sender", 0, 1);
                 c->next_send_at = 0;
             }
