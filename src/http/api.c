@@ -457,13 +457,8 @@ static void lists_get(struct api_ctx *c, int64_t id)
 static void campaign_reply(struct api_ctx *c, int status, int64_t id)
 {
     struct st_campaign row = {0};
-    dp_err e = {0};
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
-        if (e.code == DP_ENOTFOUND)
-            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
-        http_reply_error(c->req, &e, NULL);
+    if (api_campaign_get(c, id, &row))
         return;
-    }
     engine_campaign_overlay(c->eng, &row);
     http_reply_json(c->req, status, view_campaign(&row));
     st_campaign_clear(&row);
@@ -527,16 +522,23 @@ static void campaigns_list(struct api_ctx *c)
     http_reply_json(c->req, 200, json_pack("{s:o}", "campaigns", l.arr));
 }
 
-static int require_campaign(struct api_ctx *c, int64_t id)
+int api_campaign_get(struct api_ctx *c, int64_t id, struct st_campaign *row)
 {
-    struct st_campaign row = {0};
     dp_err e = {0};
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
+    if (c->st->v->campaign_get(c->st, c->ws, id, row, &e)) {
         if (e.code == DP_ENOTFOUND)
             dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
         http_reply_error(c->req, &e, NULL);
         return -1;
     }
+    return 0;
+}
+
+int api_require_campaign(struct api_ctx *c, int64_t id)
+{
+    struct st_campaign row = {0};
+    if (api_campaign_get(c, id, &row))
+        return -1;
     st_campaign_clear(&row);
     return 0;
 }
@@ -572,7 +574,7 @@ static void campaign_messages(struct api_ctx *c, int64_t id)
         http_reply_code(c->req, DP_EINVAL, "cursor must be a next_cursor from an earlier page");
         return;
     }
-    if (require_campaign(c, id))
+    if (api_require_campaign(c, id))
         return;
     /* one row more than asked tells whether another page exists */
     struct msg_page p = {json_array(), 0};
@@ -611,7 +613,7 @@ static void campaign_events(struct api_ctx *c, int64_t id)
         http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to 1000");
         return;
     }
-    if (require_campaign(c, id))
+    if (api_require_campaign(c, id))
         return;
     json_t *arr = json_array();
     if (c->st->v->event_list(c->st, id, limit, event_cb, arr, &e)) {

@@ -39,6 +39,12 @@ json_t *http_body_json(struct evhttp_request *req);
 /* A positive integer path segment or query value; -1 when absent/invalid. */
 int64_t http_parse_id(const char *s);
 
+/* The caller's campaign id into *row (cleared with st_campaign_clear);
+ * replies the error itself (404 "campaign N not found") and returns -1. */
+int api_campaign_get(struct api_ctx *c, int64_t id, struct st_campaign *row);
+/* The same when only its existence matters. */
+int api_require_campaign(struct api_ctx *c, int64_t id);
+
 /* Routes /api/v1/... once the token has been checked. */
 void api_dispatch(struct api_ctx *c);
 void api_contacts_import(struct api_ctx *c);

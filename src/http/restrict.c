@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "http/http_int.h"
+#include "http/stream.h"
 #include "util/csvin.h"
 #include "util/imap.h"
 #include "util/keyword.h"
@@ -707,105 +708,53 @@ out:
 
 /* ---- export ------------------------------------------------------------ */
 
-/* GET .../export.csv streams page after page: the next page is read when
- * the previous one has gone out, so memory stays at one page whatever the
- * list's size. If the client leaves, the connection's close callback frees
- * the state and no further page is read. */
+/* GET .../export.csv streams page after page (http/stream.h): memory stays
+ * at one page whatever the list's size. */
 struct export
 {
-    struct evhttp_request *req;
     store *st;
-    int64_t ws, list_id, after, now, rows;
-};
-
-static void csv_field(struct evbuffer *out, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    /* a leading =, +, - or @ would run as a formula in a spreadsheet */
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (quote || formula) {
-        evbuffer_add(out, "\"", 1);
-        if (formula)
-            evbuffer_add(out, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                evbuffer_add(out, "\"", 1);
-            evbuffer_add(out, p, 1);
-        }
-        evbuffer_add(out, "\"", 1);
-    } else {
-        evbuffer_add(out, s, strlen(s));
-    }
-    evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-struct export_page {
-    struct export *x;
-    struct evbuffer *out;
-    int64_t n;
+    int64_t ws, list_id, after, now, n;
+    struct evbuffer *out; /* the page being filled */
 };
 
 static int export_row(void *ud, const struct st_rentry *r)
 {
-    struct export_page *p = ud;
+    struct export *x = ud;
     char sid[24], ca[TIMEFMT_LEN], ea[TIMEFMT_LEN] = "";
     snprintf(sid, sizeof sid, "%lld", (long long)r->sender_id);
     timefmt_ms(r->created_at, ca);
     if (r->expires_at)
         timefmt_ms(r->expires_at, ea);
-    csv_field(p->out, r->phone, 0);
-    csv_field(p->out, r->sender_id ? sid : "", 0);
-    csv_field(p->out, r->reason, 0);
-    csv_field(p->out, r->source, 0);
-    csv_field(p->out, ca, 0);
-    csv_field(p->out, ea, 1);
-    p->x->after = r->id;
-    p->n++;
+    stream_csv_field(x->out, r->phone, 0);
+    stream_csv_field(x->out, r->sender_id ? sid : "", 0);
+    stream_csv_field(x->out, r->reason, 0);
+    stream_csv_field(x->out, r->source, 0);
+    stream_csv_field(x->out, ca, 0);
+    stream_csv_field(x->out, ea, 1);
+    x->after = r->id;
+    x->n++;
     return 0;
 }
 
-/* The client left mid-stream. libevent calls this before it frees the
- * connection's requests; on a read EOF it has already detached ours (its
- * connection is NULL) because we were still sending, and then only
- * evhttp_send_reply_end frees it. Otherwise it is freed right after this. */
-static void export_closed(struct evhttp_connection *evcon, void *arg)
+/* The next EXPORT_PAGE entries (stream_fill_fn). A store error ends the
+ * body after the rows read so far. */
+static int export_fill(void *state, struct evbuffer *out)
 {
-    struct export *x = arg;
-    if (!evhttp_request_get_connection(x->req))
-        evhttp_send_reply_end(x->req);
-    free(x);
-}
-
-static void export_next(struct evhttp_connection *evcon, void *arg)
-{
-    struct export *x = arg;
+    struct export *x = state;
     dp_err e = {0};
-    struct export_page p = {x, evbuffer_new(), 0};
+    int64_t before = x->n;
     struct st_rentry_filter f = {.list_id = x->list_id,
                                  .sender_id = -1,
                                  .after = x->after,
                                  .limit = EXPORT_PAGE,
                                  .now = x->now};
-    int rc =
-        p.out ? x->st->v->restriction_entries(x->st, x->ws, &f, export_row, &p, &e) : DP_ENOMEM;
-    if (rc)
+    x->out = out;
+    if (x->st->v->restriction_entries(x->st, x->ws, &f, export_row, x, &e)) {
         log_error("restriction export cut short", "list=%lld rows=%lld err=\"%s\"",
-                  (long long)x->list_id, (long long)x->rows, e.msg);
-    x->rows += p.n;
-    if (rc || p.n < EXPORT_PAGE) {
-        /* the last page: a failure can only end the body early, the status went out */
-        if (p.out && evbuffer_get_length(p.out))
-            evhttp_send_reply_chunk(x->req, p.out);
-        evhttp_connection_set_closecb(evhttp_request_get_connection(x->req), NULL, NULL);
-        evhttp_send_reply_end(x->req);
-        free(x);
-    } else {
-        evhttp_send_reply_chunk_with_cb(x->req, p.out, export_next, x);
+                  (long long)x->list_id, (long long)x->n, e.msg);
+        return 0;
     }
-    if (p.out)
-        evbuffer_free(p.out);
+    return x->n - before == EXPORT_PAGE;
 }
 
 static void entries_export(struct api_ctx *c, int64_t id)
@@ -814,26 +763,12 @@ static void entries_export(struct api_ctx *c, int64_t id)
     int64_t now = timefmt_now_ms();
     if (require_list(c, id, now, &l))
         return;
-    struct export *x = calloc(1, sizeof *x);
-    struct evbuffer *head = evbuffer_new();
-    if (!x || !head) {
-        free(x);
-        if (head)
-            evbuffer_free(head);
-        http_reply_code(c->req, DP_ENOMEM, "out of memory");
-        return;
-    }
-    *x = (struct export){.req = c->req, .st = c->st, .ws = c->ws, .list_id = id, .now = now};
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
-    char disp[128];
-    snprintf(disp, sizeof disp, "attachment; filename=\"restrictions-%s.csv\"", l.name);
-    evhttp_add_header(h, "Content-Disposition", disp);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), export_closed, x);
-    evhttp_send_reply_start(c->req, 200, "OK");
-    evbuffer_add_printf(head, "phone,sender_id,reason,source,created_at,expires_at\r\n");
-    evhttp_send_reply_chunk_with_cb(c->req, head, export_next, x);
-    evbuffer_free(head);
+    struct export x = {.st = c->st, .ws = c->ws, .list_id = id, .now = now};
+    char name[RLIST_NAME_MAX + 32];
+    snprintf(name, sizeof name, "restrictions-%s.csv", l.name);
+    stream_start(c->req, "text/csv; charset=utf-8", name,
+                 "phone,sender_id,reason,source,created_at,expires_at\r\n", export_fill, &x,
+                 sizeof x);
 }
 
 /* ---- check ------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include "engine/timer.h"
 #include "http/http_int.h"
 #include "http/report.h"
+#include "http/stream.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -325,7 +326,9 @@ void server_free(server *s)
 {
     if (!s)
         return;
-    report_shutdown(); /* its streams hold requests evhttp_free is about to free */
+    /* report jobs and streams hold requests evhttp_free is about to free */
+    report_shutdown();
+    stream_shutdown();
     evhttp_free(s->http);
     free(s);
 }
