@@ -10,7 +10,9 @@
 
 #include "engine/engine.h"
 #include "store/store.h"
+#include "util/csvin.h"
 #include "util/err.h"
+#include "util/imap.h"
 
 #define JSON_BODY_MAX (16u * 1024 * 1024)
 #define PATH_SEGS 8
@@ -61,6 +63,28 @@ void api_contacts_delete(struct api_ctx *c, const char *key);
 /* /restriction-lists, /restrictions and /keyword-rules (restrict.c): 1 when
  * the path is one of those and the request was answered, else 0. */
 int api_restrict_dispatch(struct api_ctx *c);
+
+/* What an import counts, shared by the contacts import and the restriction
+ * entries' (import.c). Phones are counted once: a repeat is a duplicate. */
+struct import_tally {
+    imap seen; /* phone_key of each phone read */
+    int64_t imported, updated, duplicates, invalid_count;
+    json_t *invalid; /* [{"line", "reason"}], the first shown_max, owned */
+    size_t shown_max;
+};
+void import_tally_init(struct import_tally *t, size_t shown_max);
+/* Frees what the tally holds; safe on a zeroed or initialised tally. */
+void import_tally_free(struct import_tally *t);
+/* Counts a refused row, listed with its line while fewer than shown_max are. */
+void import_invalid(struct import_tally *t, size_t line, const char *reason);
+/* Records a normalised phone: *dup is 1 (and the duplicate counted) when it
+ * was read before. DP_OK or DP_ENOMEM (in e). */
+int import_seen(struct import_tally *t, const char *phone, int *dup, dp_err *e)
+    __attribute__((warn_unused_result));
+/* Feeds a request body to a CSV reader where evhttp holds it (no copy of
+ * the whole body): cb gets each row. Returns as csvin_finish. */
+int import_read_csv(struct evbuffer *in, csvin_row_fn cb, void *ud, dp_err *e)
+    __attribute__((warn_unused_result));
 
 /* JSON views: new references. */
 json_t *view_campaign(const struct st_campaign *c);

@@ -575,19 +575,9 @@ struct import {
     int64_t list_id, now;
     int header_seen;
     int phone_col, reason_col;
-    imap seen;
-    int64_t imported, updated, duplicates, invalid_count;
-    json_t *invalid;
+    struct import_tally t;
     dp_err *e;
 };
-
-static void import_invalid(struct import *im, size_t line, const char *reason)
-{
-    im->invalid_count++;
-    if (json_array_size(im->invalid) < IMPORT_INVALID_SHOWN)
-        json_array_append_new(im->invalid,
-                              json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
-}
 
 static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
 {
@@ -612,38 +602,35 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
         }
     }
     if ((size_t)im->phone_col >= n || lens[im->phone_col] == 0) {
-        import_invalid(im, line, "phone is empty");
+        import_invalid(&im->t, line, "phone is empty");
         return 0;
     }
     if (phone_forms(im->c, f[im->phone_col], phone, alt, &pe)) {
-        import_invalid(im, line, pe.msg);
+        import_invalid(&im->t, line, pe.msg);
         return 0;
     }
-    int64_t key = phone_key(phone);
-    if (imap_get(&im->seen, key, NULL)) {
-        im->duplicates++;
-        return 0;
-    }
-    if (imap_put(&im->seen, key, 1))
-        return dp_err_set(im->e, DP_ENOMEM, NULL);
+    int dup;
+    int rc = import_seen(&im->t, phone, &dup, im->e);
+    if (rc || dup)
+        return rc;
     const char *reason = NULL;
     if (im->reason_col >= 0 && (size_t)im->reason_col < n && lens[im->reason_col]) {
         if (lens[im->reason_col] > REASON_MAX) {
-            import_invalid(im, line, "reason is longer than 500 bytes");
+            import_invalid(&im->t, line, "reason is longer than 500 bytes");
             return 0;
         }
         reason = f[im->reason_col];
     }
     int created = 0;
     store *st = im->c->st;
-    int rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now,
-                                    -1, &created, im->e);
+    rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now, -1,
+                                &created, im->e);
     if (rc)
         return rc;
     if (created)
-        im->imported++;
+        im->t.imported++;
     else
-        im->updated++;
+        im->t.updated++;
     return 0;
 }
 
@@ -652,11 +639,8 @@ static void entries_import(struct api_ctx *c, int64_t id)
     dp_err e = {0};
     struct st_rlist l;
     struct import im = {.c = c, .e = &e, .list_id = id, .now = timefmt_now_ms()};
-    csvin *p = NULL;
-    struct evbuffer_iovec *v = NULL;
     int rc;
-    imap_init(&im.seen);
-    im.invalid = json_array();
+    import_tally_init(&im.t, IMPORT_INVALID_SHOWN);
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     if (require_list(c, id, im.now, &l))
         goto out;
@@ -666,21 +650,7 @@ static void entries_import(struct api_ctx *c, int64_t id)
     }
     if ((rc = engine_flush(c->eng, &e)))
         goto fail;
-    if ((rc = csvin_new(&p, import_row, &im))) {
-        dp_err_set(&e, rc, NULL);
-        goto fail;
-    }
-    /* evhttp's chunks in place: no copy of the whole body */
-    int nvec = evbuffer_peek(in, -1, NULL, NULL, 0);
-    if (nvec > 0 && !(v = calloc((size_t)nvec, sizeof *v))) {
-        rc = dp_err_set(&e, DP_ENOMEM, NULL);
-        goto fail;
-    }
-    evbuffer_peek(in, -1, NULL, v, nvec);
-    for (int i = 0; i < nvec && !rc; i++)
-        rc = csvin_feed(p, v[i].iov_base, v[i].iov_len, &e);
-    if (!rc)
-        rc = csvin_finish(p, &e);
+    rc = import_read_csv(in, import_row, &im, &e);
     if (!rc)
         rc = c->st->v->commit(c->st, &e);
     if (rc)
@@ -688,22 +658,19 @@ static void entries_import(struct api_ctx *c, int64_t id)
     engine_restrictions_changed(c->eng);
     log_info("restrictions imported",
              "list=%lld imported=%lld updated=%lld duplicates=%lld invalid=%lld", (long long)id,
-             (long long)im.imported, (long long)im.updated, (long long)im.duplicates,
-             (long long)im.invalid_count);
+             (long long)im.t.imported, (long long)im.t.updated, (long long)im.t.duplicates,
+             (long long)im.t.invalid_count);
     http_reply_json(c->req, 200,
                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "list_id", (json_int_t)id,
-                              "imported", (json_int_t)im.imported, "updated",
-                              (json_int_t)im.updated, "duplicates", (json_int_t)im.duplicates,
-                              "invalid_count", (json_int_t)im.invalid_count, "invalid",
-                              im.invalid));
+                              "imported", (json_int_t)im.t.imported, "updated",
+                              (json_int_t)im.t.updated, "duplicates", (json_int_t)im.t.duplicates,
+                              "invalid_count", (json_int_t)im.t.invalid_count, "invalid",
+                              im.t.invalid));
     goto out;
 fail:
     fail(c, &e, rc);
 out:
-    free(v);
-    csvin_free(p);
-    imap_free(&im.seen);
-    json_decref(im.invalid);
+    import_tally_free(&im.t);
 }
 
 /* ---- export ------------------------------------------------------------ */
