@@ -26,11 +26,6 @@ static int is(const struct api_ctx *c, int method, int nseg, const char *s0, con
            (!s2 || (nseg > 2 && strcmp(c->seg[2], s2) == 0));
 }
 
-static const char *query(const struct api_ctx *c, const char *k)
-{
-    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
-}
-
 /* Rolls back, then answers with the error. */
 static void fail(struct api_ctx *c, const dp_err *e)
 {
@@ -507,7 +502,7 @@ static int campaign_list_cb(void *ud, const struct st_campaign *row)
 static void campaigns_list(struct api_ctx *c)
 {
     dp_err e = {0};
-    const char *s = query(c, "status");
+    const char *s = http_query(c, "status");
     int status = -1;
     if (s && (status = camp_status_parse(s)) < 0) {
         http_reply_code(c->req, DP_EINVAL, "status %s is not a campaign status", s);
@@ -559,17 +554,15 @@ static int msg_page_cb(void *ud, const struct st_message *m)
 static void campaign_messages(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
-    const char *s = query(c, "status"), *lim = query(c, "limit"), *cur = query(c, "cursor");
+    const char *s = http_query(c, "status"), *cur = http_query(c, "cursor");
     int status = -1;
-    int64_t limit = 100, after = 0;
+    int64_t limit, after = 0;
     if (s && (status = msg_status_parse(s)) < 0) {
         http_reply_code(c->req, DP_EINVAL, "status %s is not a message status", s);
         return;
     }
-    if (lim && ((limit = http_parse_id(lim)) < 1 || limit > 1000)) {
-        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to 1000");
+    if (http_query_limit(c, 100, 1000, &limit))
         return;
-    }
     if (cur && (after = http_parse_id(cur)) < 1) {
         http_reply_code(c->req, DP_EINVAL, "cursor must be a next_cursor from an earlier page");
         return;
@@ -583,15 +576,10 @@ static void campaign_messages(struct api_ctx *c, int64_t id)
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(p.arr) > limit) {
-        json_array_remove(p.arr, (size_t)limit);
-        json_t *lastm = json_array_get(p.arr, (size_t)limit - 1);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(lastm, "id")));
-        json_decref(next);
-        next = json_string(buf);
-    }
+    int64_t last = http_page_next(p.arr, limit);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)last);
+    json_t *next = last ? json_string(buf) : json_null();
     http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", p.arr, "next_cursor", next));
 }
 
@@ -607,12 +595,9 @@ static int event_cb(void *ud, const struct st_event *ev)
 static void campaign_events(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
-    const char *lim = query(c, "limit");
-    int64_t limit = 100;
-    if (lim && ((limit = http_parse_id(lim)) < 1 || limit > 1000)) {
-        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to 1000");
+    int64_t limit;
+    if (http_query_limit(c, 100, 1000, &limit))
         return;
-    }
     if (api_require_campaign(c, id))
         return;
     json_t *arr = json_array();

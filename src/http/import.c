@@ -58,6 +58,16 @@ void import_invalid(struct import_tally *t, size_t line, const char *reason)
                               json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
+void import_counted(struct import_tally *t, int rc, int created)
+{
+    if (rc != DP_OK)
+        return;
+    if (created)
+        t->imported++;
+    else
+        t->updated++;
+}
+
 int import_seen(struct import_tally *t, const char *phone, int *dup, dp_err *e)
 {
     int64_t key = phone_key(phone);
@@ -138,13 +148,8 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
     json_decref(vars);
     if (!rc)
         rc = st->v->list_add(st, im->list_id, cid, im->e);
-    if (rc)
-        return rc;
-    if (created)
-        im->t.imported++;
-    else
-        im->t.updated++;
-    return 0;
+    import_counted(&im->t, rc, created);
+    return rc;
 }
 
 /* Whether the body is a workbook: asked for, labelled as one, or a ZIP. */

@@ -31,11 +31,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static const char *query(const struct api_ctx *c, const char *k)
-{
-    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
-}
-
 /* A non-negative integer; -1 when s is not one. */
 static int64_t parse_nonneg(const char *s)
 {
@@ -281,8 +276,9 @@ static void entries_get(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
     struct st_rlist l;
-    const char *ph = query(c, "phone"), *sid = query(c, "sender_id"), *aft = query(c, "after"),
-               *lim = query(c, "limit"), *inc = query(c, "include_expired");
+    const char *ph = http_query(c, "phone"), *sid = http_query(c, "sender_id"),
+               *aft = http_query(c, "after"), *lim = http_query(c, "limit"),
+               *inc = http_query(c, "include_expired");
     char phone[16], alt[16];
     struct st_rentry_filter f = {
         .list_id = id, .sender_id = -1, .limit = ENTRIES_PAGE_DEFAULT, .now = timefmt_now_ms()};
@@ -319,13 +315,8 @@ static void entries_get(struct api_ctx *c, int64_t id)
         fail(c, &e, rc);
         return;
     }
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(p.arr) > limit) {
-        json_array_remove(p.arr, (size_t)limit);
-        json_decref(next);
-        next = json_object_get(json_array_get(p.arr, (size_t)limit - 1), "id");
-        json_incref(next);
-    }
+    int64_t last = http_page_next(p.arr, limit);
+    json_t *next = last ? json_integer(last) : json_null();
     http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "entries", p.arr, "next_after", next));
 }
 
@@ -535,7 +526,7 @@ static void entries_delete(struct api_ctx *c, int64_t id, const char *raw)
 {
     dp_err e = {0};
     struct st_rlist l;
-    const char *sid = query(c, "sender_id");
+    const char *sid = http_query(c, "sender_id");
     int64_t sender = -1, n = 0;
     char phone[16], alt[16];
     int rc;
@@ -625,13 +616,8 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
     store *st = im->c->st;
     rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now, -1,
                                 &created, im->e);
-    if (rc)
-        return rc;
-    if (created)
-        im->t.imported++;
-    else
-        im->t.updated++;
-    return 0;
+    import_counted(&im->t, rc, created);
+    return rc;
 }
 
 static void entries_import(struct api_ctx *c, int64_t id)
@@ -769,7 +755,7 @@ static int check_cb(void *ud, const struct st_rentry *r)
 static void restrictions_check(struct api_ctx *c)
 {
     dp_err e = {0};
-    const char *ph = query(c, "phone"), *sid = query(c, "sender_id");
+    const char *ph = http_query(c, "phone"), *sid = http_query(c, "sender_id");
     char phone[16], alt[16];
     struct check k = {json_array(), json_array(), 0, timefmt_now_ms(), 0};
     if (!ph || phone_forms(c, ph, phone, alt, &e)) {
@@ -883,43 +869,26 @@ static int kw_fields(struct api_ctx *c, const json_t *body, int creating, struct
     return DP_OK;
 }
 
-static void kw_create(struct api_ctx *c)
+/* POST /keyword-rules (creating: id is the new rule's) and PATCH
+ * /keyword-rules/{id}: both answer with the rule as stored. */
+static void kw_write(struct api_ctx *c, int64_t id, int creating)
 {
     dp_err e = {0};
-    struct kw_in in;
-    int64_t id = 0;
+    struct kw_in in = {0};
     int rc;
     json_t *body = body_object(c);
     if (!body)
         return;
-    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, 1, &in, &e)) ||
-        (rc = c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive, in.list,
-                                   &id, &e)) ||
+    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, creating, &in, &e)) ||
+        (rc = creating ? c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive,
+                                              in.list, &id, &e)
+                       : c->st->v->kwrule_update(c->st, c->ws, id, in.keyword, in.match,
+                                                 in.case_sensitive, in.list, &e)) ||
         (rc = c->st->v->commit(c->st, &e))) {
         fail(c, &e, rc);
         goto out;
     }
-    kw_get(c, id, 201);
-out:
-    json_decref(body);
-}
-
-static void kw_patch(struct api_ctx *c, int64_t id)
-{
-    dp_err e = {0};
-    struct kw_in in;
-    int rc;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, 0, &in, &e)) ||
-        (rc = c->st->v->kwrule_update(c->st, c->ws, id, in.keyword, in.match, in.case_sensitive,
-                                      in.list, &e)) ||
-        (rc = c->st->v->commit(c->st, &e))) {
-        fail(c, &e, rc);
-        goto out;
-    }
-    kw_get(c, id, 200);
+    kw_get(c, id, creating ? 201 : 200);
 out:
     json_decref(body);
 }
@@ -983,13 +952,13 @@ int api_restrict_dispatch(struct api_ctx *c)
         if (n == 1 && m == GET)
             kw_get(c, 0, 200);
         else if (n == 1 && m == POST)
-            kw_create(c);
+            kw_write(c, 0, 1);
         else if (n == 2 && id < 1)
             http_reply_code(c->req, DP_ENOTFOUND, "keyword rule %s not found", c->seg[1]);
         else if (n == 2 && m == GET)
             kw_get(c, id, 200);
         else if (n == 2 && m == PATCH)
-            kw_patch(c, id);
+            kw_write(c, id, 0);
         else if (n == 2 && m == DEL)
             kw_delete(c, id);
         else

@@ -118,6 +118,31 @@ int64_t http_parse_id(const char *s)
     return v;
 }
 
+const char *http_query(const struct api_ctx *c, const char *k)
+{
+    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
+}
+
+int http_query_limit(struct api_ctx *c, int64_t def, int64_t max, int64_t *limit)
+{
+    const char *l = http_query(c, "limit");
+    *limit = def;
+    if (l && ((*limit = http_parse_id(l)) < 1 || *limit > max)) {
+        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to %lld",
+                        (long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+int64_t http_page_next(json_t *arr, int64_t limit)
+{
+    if ((int64_t)json_array_size(arr) <= limit)
+        return 0;
+    json_array_remove(arr, (size_t)limit);
+    return json_integer_value(json_object_get(json_array_get(arr, (size_t)limit - 1), "id"));
+}
+
 static int authenticate(struct api_ctx *c)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Authorization");
