@@ -43,24 +43,34 @@ static int commit_or_fail(struct api_ctx *c, dp_err *e)
 
 /* ---- tokens ----------------------------------------------------------- */
 
+/* The body's "name" (borrowed from body) and a new token with its SHA-256,
+ * the only form stored; replies itself and returns -1 when either fails. */
+static int named_token(struct api_ctx *c, const json_t *body, const char **name,
+                       char tok[CRYPTO_TOKEN_LEN], char hash[CRYPTO_SHA256_HEX])
+{
+    const json_t *n = json_object_get(body, "name");
+    if (!json_is_string(n) || json_string_length(n) == 0 || json_string_length(n) > 200) {
+        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
+        return -1;
+    }
+    if (crypto_token(tok)) {
+        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
+        return -1;
+    }
+    crypto_sha256_hex(tok, strlen(tok), hash);
+    *name = json_string_value(n);
+    return 0;
+}
+
 static void tokens_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
-    const json_t *name = json_object_get(body, "name");
-    /* a name says later whose token this is, when one must be revoked */
-    if (!json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > 200) {
-        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
-        return;
-    }
+    const char *n;
     char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
-    if (crypto_token(tok)) {
-        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
+    /* a name says later whose token this is, when one must be revoked */
+    if (named_token(c, body, &n, tok, hash))
         return;
-    }
-    crypto_sha256_hex(tok, strlen(tok), hash);
     int64_t id;
-    const char *n = json_string_value(name);
     if (engine_flush(c->eng, &e) || c->st->v->token_create(c->st, c->ws, n, hash, &id, &e)) {
         fail(c, &e);
         return;
@@ -87,25 +97,17 @@ static int load_sender_cb(void *ud, const struct st_sender *s)
 static void workspaces_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
-    const json_t *name = json_object_get(body, "name");
+    const char *name;
+    char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
     if (c->ws != 1) {
         http_reply_code(c->req, DP_EFORBIDDEN, "only the first workspace's tokens may create workspaces");
         return;
     }
-    if (!json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > 200) {
-        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
+    if (named_token(c, body, &name, tok, hash))
         return;
-    }
-    char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
-    if (crypto_token(tok)) {
-        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
-        return;
-    }
-    crypto_sha256_hex(tok, strlen(tok), hash);
     int64_t ws = 0, tid = 0;
     if (engine_flush(c->eng, &e) ||
-        c->st->v->workspace_create(c->st, json_string_value(name), &ws, &e) ||
+        c->st->v->workspace_create(c->st, name, &ws, &e) ||
         c->st->v->token_create(c->st, ws, "admin", hash, &tid, &e)) {
         fail(c, &e);
         return;
@@ -114,8 +116,8 @@ static void workspaces_create(struct api_ctx *c, json_t *body)
         return;
     (void)c->st->v->sender_list(c->st, ws, load_sender_cb, c, &e);
     log_info("workspace created", "workspace=%lld", (long long)ws);
-    http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ws, "name",
-                                           json_string_value(name), "token", tok));
+    http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ws, "name", name,
+                                           "token", tok));
 }
 
 /* ---- senders ---------------------------------------------------------- */
