@@ -26,11 +26,6 @@ static int is(const struct api_ctx *c, int method, int nseg, const char *s0, con
            (!s2 || (nseg > 2 && strcmp(c->seg[2], s2) == 0));
 }
 
-static const char *query(const struct api_ctx *c, const char *k)
-{
-    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
-}
-
 /* Rolls back, then answers with the error. */
 static void fail(struct api_ctx *c, const dp_err *e)
 {
@@ -48,24 +43,34 @@ static int commit_or_fail(struct api_ctx *c, dp_err *e)
 
 /* ---- tokens ----------------------------------------------------------- */
 
+/* The body's "name" (borrowed from body) and a new token with its SHA-256,
+ * the only form stored; replies itself and returns -1 when either fails. */
+static int named_token(struct api_ctx *c, const json_t *body, const char **name,
+                       char tok[CRYPTO_TOKEN_LEN], char hash[CRYPTO_SHA256_HEX])
+{
+    const json_t *n = json_object_get(body, "name");
+    if (!json_is_string(n) || json_string_length(n) == 0 || json_string_length(n) > 200) {
+        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
+        return -1;
+    }
+    if (crypto_token(tok)) {
+        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
+        return -1;
+    }
+    crypto_sha256_hex(tok, strlen(tok), hash);
+    *name = json_string_value(n);
+    return 0;
+}
+
 static void tokens_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
-    const json_t *name = json_object_get(body, "name");
-    /* a name says later whose token this is, when one must be revoked */
-    if (!json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > 200) {
-        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
-        return;
-    }
+    const char *n;
     char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
-    if (crypto_token(tok)) {
-        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
+    /* a name says later whose token this is, when one must be revoked */
+    if (named_token(c, body, &n, tok, hash))
         return;
-    }
-    crypto_sha256_hex(tok, strlen(tok), hash);
     int64_t id;
-    const char *n = json_string_value(name);
     if (engine_flush(c->eng, &e) || c->st->v->token_create(c->st, c->ws, n, hash, &id, &e)) {
         fail(c, &e);
         return;
@@ -92,25 +97,17 @@ static int load_sender_cb(void *ud, const struct st_sender *s)
 static void workspaces_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
-    const json_t *name = json_object_get(body, "name");
+    const char *name;
+    char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
     if (c->ws != 1) {
         http_reply_code(c->req, DP_EFORBIDDEN, "only the first workspace's tokens may create workspaces");
         return;
     }
-    if (!json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > 200) {
-        http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to 200 characters");
+    if (named_token(c, body, &name, tok, hash))
         return;
-    }
-    char tok[CRYPTO_TOKEN_LEN], hash[CRYPTO_SHA256_HEX];
-    if (crypto_token(tok)) {
-        http_reply_code(c->req, DP_EINTERNAL, "no randomness available");
-        return;
-    }
-    crypto_sha256_hex(tok, strlen(tok), hash);
     int64_t ws = 0, tid = 0;
     if (engine_flush(c->eng, &e) ||
-        c->st->v->workspace_create(c->st, json_string_value(name), &ws, &e) ||
+        c->st->v->workspace_create(c->st, name, &ws, &e) ||
         c->st->v->token_create(c->st, ws, "admin", hash, &tid, &e)) {
         fail(c, &e);
         return;
@@ -119,8 +116,8 @@ static void workspaces_create(struct api_ctx *c, json_t *body)
         return;
     (void)c->st->v->sender_list(c->st, ws, load_sender_cb, c, &e);
     log_info("workspace created", "workspace=%lld", (long long)ws);
-    http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ws, "name",
-                                           json_string_value(name), "token", tok));
+    http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ws, "name", name,
+                                           "token", tok));
 }
 
 /* ---- senders ---------------------------------------------------------- */
@@ -457,13 +454,8 @@ static void lists_get(struct api_ctx *c, int64_t id)
 static void campaign_reply(struct api_ctx *c, int status, int64_t id)
 {
     struct st_campaign row = {0};
-    dp_err e = {0};
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
-        if (e.code == DP_ENOTFOUND)
-            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
-        http_reply_error(c->req, &e, NULL);
+    if (api_campaign_get(c, id, &row))
         return;
-    }
     engine_campaign_overlay(c->eng, &row);
     http_reply_json(c->req, status, view_campaign(&row));
     st_campaign_clear(&row);
@@ -512,7 +504,7 @@ static int campaign_list_cb(void *ud, const struct st_campaign *row)
 static void campaigns_list(struct api_ctx *c)
 {
     dp_err e = {0};
-    const char *s = query(c, "status");
+    const char *s = http_query(c, "status");
     int status = -1;
     if (s && (status = camp_status_parse(s)) < 0) {
         http_reply_code(c->req, DP_EINVAL, "status %s is not a campaign status", s);
@@ -527,16 +519,23 @@ static void campaigns_list(struct api_ctx *c)
     http_reply_json(c->req, 200, json_pack("{s:o}", "campaigns", l.arr));
 }
 
-static int require_campaign(struct api_ctx *c, int64_t id)
+int api_campaign_get(struct api_ctx *c, int64_t id, struct st_campaign *row)
 {
-    struct st_campaign row = {0};
     dp_err e = {0};
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
+    if (c->st->v->campaign_get(c->st, c->ws, id, row, &e)) {
         if (e.code == DP_ENOTFOUND)
             dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
         http_reply_error(c->req, &e, NULL);
         return -1;
     }
+    return 0;
+}
+
+int api_require_campaign(struct api_ctx *c, int64_t id)
+{
+    struct st_campaign row = {0};
+    if (api_campaign_get(c, id, &row))
+        return -1;
     st_campaign_clear(&row);
     return 0;
 }
@@ -557,22 +556,20 @@ static int msg_page_cb(void *ud, const struct st_message *m)
 static void campaign_messages(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
-    const char *s = query(c, "status"), *lim = query(c, "limit"), *cur = query(c, "cursor");
+    const char *s = http_query(c, "status"), *cur = http_query(c, "cursor");
     int status = -1;
-    int64_t limit = 100, after = 0;
+    int64_t limit, after = 0;
     if (s && (status = msg_status_parse(s)) < 0) {
         http_reply_code(c->req, DP_EINVAL, "status %s is not a message status", s);
         return;
     }
-    if (lim && ((limit = http_parse_id(lim)) < 1 || limit > 1000)) {
-        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to 1000");
+    if (http_query_limit(c, 100, 1000, &limit))
         return;
-    }
     if (cur && (after = http_parse_id(cur)) < 1) {
         http_reply_code(c->req, DP_EINVAL, "cursor must be a next_cursor from an earlier page");
         return;
     }
-    if (require_campaign(c, id))
+    if (api_require_campaign(c, id))
         return;
     /* one row more than asked tells whether another page exists */
     struct msg_page p = {json_array(), 0};
@@ -581,15 +578,10 @@ static void campaign_messages(struct api_ctx *c, int64_t id)
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(p.arr) > limit) {
-        json_array_remove(p.arr, (size_t)limit);
-        json_t *lastm = json_array_get(p.arr, (size_t)limit - 1);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(lastm, "id")));
-        json_decref(next);
-        next = json_string(buf);
-    }
+    int64_t last = http_page_next(p.arr, limit);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)last);
+    json_t *next = last ? json_string(buf) : json_null();
     http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", p.arr, "next_cursor", next));
 }
 
@@ -605,13 +597,10 @@ static int event_cb(void *ud, const struct st_event *ev)
 static void campaign_events(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
-    const char *lim = query(c, "limit");
-    int64_t limit = 100;
-    if (lim && ((limit = http_parse_id(lim)) < 1 || limit > 1000)) {
-        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to 1000");
+    int64_t limit;
+    if (http_query_limit(c, 100, 1000, &limit))
         return;
-    }
-    if (require_campaign(c, id))
+    if (api_require_campaign(c, id))
         return;
     json_t *arr = json_array();
     if (c->st->v->event_list(c->st, id, limit, event_cb, arr, &e)) {

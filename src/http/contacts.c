@@ -23,11 +23,6 @@
 #define BATCH_MAX 10000
 #define BATCH_INVALID_SHOWN 1000
 
-static const char *query(struct api_ctx *c, const char *k)
-{
-    return evhttp_find_header(&c->query, k);
-}
-
 static void fail(struct api_ctx *c, const dp_err *e)
 {
     c->st->v->rollback(c->st);
@@ -37,19 +32,14 @@ static void fail(struct api_ctx *c, const dp_err *e)
 /* after= and limit= of a keyset page; replies 400 itself and returns -1. */
 static int page_args(struct api_ctx *c, const char *after_key, int64_t *after, int64_t *limit)
 {
-    const char *a = query(c, after_key), *l = query(c, "limit");
+    const char *a = http_query(c, after_key);
     *after = 0;
-    *limit = PAGE_DEFAULT;
     if (a && *a && strcmp(a, "0") != 0 && (*after = http_parse_id(a)) < 1) {
         http_reply_code(c->req, DP_EINVAL, "%s must be a contact id from an earlier page",
                         after_key);
         return -1;
     }
-    if (l && ((*limit = http_parse_id(l)) < 1 || *limit > PAGE_MAX)) {
-        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to %d", PAGE_MAX);
-        return -1;
-    }
-    return 0;
+    return http_query_limit(c, PAGE_DEFAULT, PAGE_MAX, limit);
 }
 
 /* ---- views ------------------------------------------------------------ */
@@ -100,13 +90,8 @@ static int page_cb(void *ud, const struct st_contact *ct)
 /* One row more than limit was asked for: its presence means another page. */
 static void reply_page(struct api_ctx *c, struct page *p, int64_t limit, json_t *extra)
 {
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(p->arr) > limit) {
-        json_array_remove(p->arr, (size_t)limit);
-        json_t *lastc = json_array_get(p->arr, (size_t)limit - 1);
-        json_decref(next);
-        next = json_integer(json_integer_value(json_object_get(lastc, "id")));
-    }
+    int64_t last = http_page_next(p->arr, limit);
+    json_t *next = last ? json_integer(last) : json_null();
     json_t *out = extra ? extra : json_object();
     json_object_set_new(out, "contacts", p->arr);
     json_object_set_new(out, "next_after", next);
@@ -341,7 +326,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
     json_t *lst = NULL;
     int64_t removed = 0;
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    const char *qp = query(c, "phones");
+    const char *qp = http_query(c, "phones");
     if (one) {
         phones = json_pack("[s]", one);
     } else if (evbuffer_get_length(in) > 0) {
@@ -437,7 +422,7 @@ out:
 void api_contacts_search(struct api_ctx *c)
 {
     dp_err e = {0};
-    const char *q = query(c, "search");
+    const char *q = http_query(c, "search");
     char digits[SEARCH_MAX + 1], text[SEARCH_MAX + 1];
     int64_t after, limit;
     int has_digits = 0, only_phone_chars = 1;
@@ -574,13 +559,8 @@ void api_contacts_history(struct api_ctx *c, const char *key)
         http_reply_error(c->req, &e, NULL);
         goto out;
     }
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(h.arr) > limit) {
-        json_array_remove(h.arr, (size_t)limit);
-        json_t *lastm = json_array_get(h.arr, (size_t)limit - 1);
-        json_decref(next);
-        next = json_integer(json_integer_value(json_object_get(lastm, "id")));
-    }
+    int64_t last = http_page_next(h.arr, limit);
+    json_t *next = last ? json_integer(last) : json_null();
     http_reply_json(
         c->req, 200,
         json_pack("{s:s, s:O, s:o}", "phone", phone, "history", h.arr, "next_before", next));

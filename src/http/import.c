@@ -3,7 +3,8 @@
  * column mapping, phone checks and counts do not depend on the format. The
  * body is read where evhttp holds it; a bad row is reported with its line
  * and never stops the rest, a file that cannot be read at all changes
- * nothing. */
+ * nothing. The counts and the CSV reading are shared with the restriction
+ * entries' import (restrict.c, through http_int.h). */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -30,90 +31,62 @@ struct import {
     int64_t list_id;
     rowmap *map;    /* set by the header row */
     int bad_header; /* it has no phone column */
-    imap seen;
-    int64_t imported, updated, duplicates, invalid_count;
-    json_t *invalid;
+    struct import_tally t;
     dp_err *e;
 };
 
-static void add_invalid(struct import *im, size_t line, const char *reason)
+/* ---- shared with restrict.c (http_int.h) -------------------------------- */
+
+void import_tally_init(struct import_tally *t, size_t shown_max)
 {
-    im->invalid_count++;
-    if (json_array_size(im->invalid) < INVALID_SHOWN)
-        json_array_append_new(im->invalid,
+    *t = (struct import_tally){.invalid = json_array(), .shown_max = shown_max};
+    imap_init(&t->seen);
+}
+
+void import_tally_free(struct import_tally *t)
+{
+    imap_free(&t->seen);
+    json_decref(t->invalid);
+    t->invalid = NULL;
+}
+
+void import_invalid(struct import_tally *t, size_t line, const char *reason)
+{
+    t->invalid_count++;
+    if (json_array_size(t->invalid) < t->shown_max)
+        json_array_append_new(t->invalid,
                               json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
-/* One row of either reader (csvin_row_fn and xlsxin_row_fn have this shape). */
-static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
+void import_counted(struct import_tally *t, int rc, int created)
 {
-    struct import *im = ud;
-    store *st = im->c->st;
-    if (!im->map) {
-        int rc = rowmap_new(&im->map, im->phone_name, line, n, f, lens, im->e);
-        im->bad_header = rc == DP_ECSV;
-        return rc;
-    }
-    const char *raw = rowmap_phone(im->map, n, f, lens);
-    if (!raw) {
-        add_invalid(im, line, "phone is empty");
-        return 0;
-    }
-    char phone[16];
-    dp_err pe;
-    int prc = phone_normalize(raw, im->cc, phone, &pe);
-    if (prc == DP_EINVAL) {
-        add_invalid(im, line, pe.msg);
-        return 0;
-    }
-    if (prc)
-        return dp_err_set(im->e, prc, "%s", pe.msg);
-    int64_t key = phone_key(phone);
-    if (imap_get(&im->seen, key, NULL)) {
-        im->duplicates++;
-        return 0;
-    }
-    if (imap_put(&im->seen, key, 1))
-        return dp_err_set(im->e, DP_ENOMEM, NULL);
-    json_t *vars = rowmap_vars(im->map, n, f, lens);
-    if (!vars)
-        return dp_err_set(im->e, DP_ENOMEM, NULL);
-    int64_t cid;
-    int created = 0;
-    int rc = st->v->contact_upsert(st, im->c->ws, phone, rowmap_name(im->map, n, f, lens), vars,
-                                   &cid, &created, im->e);
-    json_decref(vars);
-    if (!rc)
-        rc = st->v->list_add(st, im->list_id, cid, im->e);
-    if (rc)
-        return rc;
+    if (rc != DP_OK)
+        return;
     if (created)
-        im->imported++;
+        t->imported++;
     else
-        im->updated++;
-    return 0;
+        t->updated++;
 }
 
-/* Whether the body is a workbook: asked for, labelled as one, or a ZIP. */
-static int is_xlsx(struct api_ctx *c, struct evbuffer *in)
+int import_seen(struct import_tally *t, const char *phone, int *dup, dp_err *e)
 {
-    const char *fmt = evhttp_find_header(&c->query, "format");
-    if (fmt)
-        return strcasecmp(fmt, "xlsx") == 0;
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Content-Type");
-    if (ct && strncasecmp(ct, XLSX_TYPE, strlen(XLSX_TYPE)) == 0)
-        return 1;
-    unsigned char magic[4];
-    return evbuffer_copyout(in, magic, sizeof magic) == (ev_ssize_t)sizeof magic &&
-           memcmp(magic, "PK\x03\x04", 4) == 0;
+    int64_t key = phone_key(phone);
+    *dup = imap_get(&t->seen, key, NULL);
+    if (*dup) {
+        t->duplicates++;
+        return DP_OK;
+    }
+    if (imap_put(&t->seen, key, 1))
+        return dp_err_set(e, DP_ENOMEM, NULL);
+    return DP_OK;
 }
 
-static int read_csv(struct import *im, struct evbuffer *in, dp_err *e)
+int import_read_csv(struct evbuffer *in, csvin_row_fn cb, void *ud, dp_err *e)
 {
     csvin *p = NULL;
     struct evbuffer_iovec *v = NULL;
     int rc;
-    if ((rc = csvin_new(&p, on_row, im))) {
+    if ((rc = csvin_new(&p, cb, ud))) {
         dp_err_set(e, rc, NULL);
         goto out;
     }
@@ -133,6 +106,64 @@ out:
     free(v);
     csvin_free(p);
     return rc;
+}
+
+/* ---- POST /contacts/import ---------------------------------------------- */
+
+/* One row of either reader (csvin_row_fn and xlsxin_row_fn have this shape). */
+static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
+{
+    struct import *im = ud;
+    store *st = im->c->st;
+    if (!im->map) {
+        int rc = rowmap_new(&im->map, im->phone_name, line, n, f, lens, im->e);
+        im->bad_header = rc == DP_ECSV;
+        return rc;
+    }
+    const char *raw = rowmap_phone(im->map, n, f, lens);
+    if (!raw) {
+        import_invalid(&im->t, line, "phone is empty");
+        return 0;
+    }
+    char phone[16];
+    dp_err pe;
+    int prc = phone_normalize(raw, im->cc, phone, &pe);
+    if (prc == DP_EINVAL) {
+        import_invalid(&im->t, line, pe.msg);
+        return 0;
+    }
+    if (prc)
+        return dp_err_set(im->e, prc, "%s", pe.msg);
+    int dup;
+    int rc = import_seen(&im->t, phone, &dup, im->e);
+    if (rc || dup)
+        return rc;
+    json_t *vars = rowmap_vars(im->map, n, f, lens);
+    if (!vars)
+        return dp_err_set(im->e, DP_ENOMEM, NULL);
+    int64_t cid;
+    int created = 0;
+    rc = st->v->contact_upsert(st, im->c->ws, phone, rowmap_name(im->map, n, f, lens), vars, &cid,
+                               &created, im->e);
+    json_decref(vars);
+    if (!rc)
+        rc = st->v->list_add(st, im->list_id, cid, im->e);
+    import_counted(&im->t, rc, created);
+    return rc;
+}
+
+/* Whether the body is a workbook: asked for, labelled as one, or a ZIP. */
+static int is_xlsx(struct api_ctx *c, struct evbuffer *in)
+{
+    const char *fmt = evhttp_find_header(&c->query, "format");
+    if (fmt)
+        return strcasecmp(fmt, "xlsx") == 0;
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Content-Type");
+    if (ct && strncasecmp(ct, XLSX_TYPE, strlen(XLSX_TYPE)) == 0)
+        return 1;
+    unsigned char magic[4];
+    return evbuffer_copyout(in, magic, sizeof magic) == (ev_ssize_t)sizeof magic &&
+           memcmp(magic, "PK\x03\x04", 4) == 0;
 }
 
 /* The archive's central directory is at its end, so the reader needs the
@@ -163,8 +194,7 @@ void api_contacts_import(struct api_ctx *c)
     const char *pcol = evhttp_find_header(&c->query, "phone_column");
     struct import im = {.c = c, .e = &e, .cc = engine_country_code(c->eng)};
     int rc;
-    imap_init(&im.seen);
-    im.invalid = json_array();
+    import_tally_init(&im.t, INVALID_SHOWN);
     if (!list || !*list || strlen(list) > 200) {
         http_reply_code(c->req, DP_EINVAL, "give the list's name: /contacts/import?list=NAME");
         goto out;
@@ -193,7 +223,7 @@ void api_contacts_import(struct api_ctx *c)
         rc = c->st->v->list_create(c->st, c->ws, list, &im.list_id, &e);
     if (rc)
         goto fail;
-    rc = xlsx ? read_xlsx(&im, in, &e) : read_csv(&im, in, &e);
+    rc = xlsx ? read_xlsx(&im, in, &e) : import_read_csv(in, on_row, &im, &e);
     if (!rc && !im.map)
         rc = dp_err_set(&e, DP_ECSV, "%s: no header row", xlsx ? "the first sheet" : "line 1");
     if (rc)
@@ -202,14 +232,14 @@ void api_contacts_import(struct api_ctx *c)
         goto fail;
     log_info("contacts imported",
              "list=%lld format=%s imported=%lld updated=%lld duplicates=%lld invalid=%lld",
-             (long long)im.list_id, xlsx ? "xlsx" : "csv", (long long)im.imported,
-             (long long)im.updated, (long long)im.duplicates, (long long)im.invalid_count);
+             (long long)im.list_id, xlsx ? "xlsx" : "csv", (long long)im.t.imported,
+             (long long)im.t.updated, (long long)im.t.duplicates, (long long)im.t.invalid_count);
     http_reply_json(c->req, 200,
                     json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:O}", "list_id",
                               (json_int_t)im.list_id, "list", list, "imported",
-                              (json_int_t)im.imported, "updated", (json_int_t)im.updated,
-                              "duplicates", (json_int_t)im.duplicates, "invalid_count",
-                              (json_int_t)im.invalid_count, "invalid", im.invalid));
+                              (json_int_t)im.t.imported, "updated", (json_int_t)im.t.updated,
+                              "duplicates", (json_int_t)im.t.duplicates, "invalid_count",
+                              (json_int_t)im.t.invalid_count, "invalid", im.t.invalid));
     goto out;
 fail:
     c->st->v->rollback(c->st);
@@ -220,6 +250,5 @@ fail:
                      im.bad_header ? json_pack("{s:o}", "headers", rowmap_headers(im.map)) : NULL);
 out:
     rowmap_free(im.map);
-    imap_free(&im.seen);
-    json_decref(im.invalid);
+    import_tally_free(&im.t);
 }

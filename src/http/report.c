@@ -8,10 +8,11 @@
  *     evbuffer_add_file, unlinked, so nothing is left on disk);
  *   - the CSV export is streamed in chunks of CSV_PAGE messages, the next
  *     page read only when the previous one has been written to the socket.
- * A client that leaves first: libevent detaches the request and calls the
- * connection's close callback, which marks the job or stream; the request
- * is then released by one last evhttp_send_* call, which frees a detached
- * request instead of sending. While a job runs evhttp does not read the
+ *     (http/stream.h, which also copes with a client that leaves).
+ * A client that leaves a job first: libevent detaches the request and calls
+ * the connection's close callback, which marks the job; the request is then
+ * released by one last evhttp_send_* call, which frees a detached request
+ * instead of sending. While a job runs evhttp does not read the
  * socket, so the job also watches it for end of stream (job_peer) and
  * stops its thread early. */
 #include "http/report.h"
@@ -35,6 +36,7 @@
 #include <xlsxwriter.h>
 
 #include "http/http_int.h"
+#include "http/stream.h"
 #include "store/sqlite_report.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -75,9 +77,6 @@ struct job {
 
 static struct job *jobs;
 static int n_jobs;
-
-struct stream;
-static struct stream *streams;
 
 static void job_free(struct job *j)
 {
@@ -494,16 +493,10 @@ out:
 static void job_start(struct api_ctx *c, int64_t id, enum job_kind kind)
 {
     dp_err e = {0};
-    struct st_campaign row = {0};
     struct job *j = NULL;
     const char *dbpath = c->st->v->path(c->st);
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
-        if (e.code == DP_ENOTFOUND)
-            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
-        http_reply_error(c->req, &e, NULL);
+    if (api_require_campaign(c, id))
         return;
-    }
-    st_campaign_clear(&row);
     if (n_jobs >= JOBS_MAX) {
         http_reply_code(c->req, DP_ECONFLICT,
                         "%d reports are being built already; try again in a moment", JOBS_MAX);
@@ -589,61 +582,16 @@ void report_xlsx(struct api_ctx *c, int64_t id)
 
 /* ---- the CSV stream (loop) --------------------------------------------- */
 
-struct stream {
-    struct stream *next;
-    struct evhttp_request *req;
-    struct evhttp_connection *conn; /* NULL once the client left */
+/* The export's state, copied into its stream (http/stream.h). */
+struct csv_export {
     store *st;
     int64_t id, last, n;
-    struct evbuffer *out;
+    struct evbuffer *out; /* the page being filled */
 };
-
-static void stream_unlink(struct stream *s)
-{
-    for (struct stream **p = &streams; *p; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            return;
-        }
-    }
-}
-
-static void stream_free(struct stream *s)
-{
-    if (!s)
-        return;
-    if (s->out)
-        evbuffer_free(s->out);
-    free(s);
-}
-
-/* CSV field: quoted when it holds a delimiter, quote or line break; a
- * leading =, +, - or @ is prefixed with ' so spreadsheets do not run it. */
-static void csv_field(struct evbuffer *out, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (quote || formula) {
-        evbuffer_add(out, "\"", 1);
-        if (formula)
-            evbuffer_add(out, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                evbuffer_add(out, "\"", 1);
-            evbuffer_add(out, p, 1);
-        }
-        evbuffer_add(out, "\"", 1);
-    } else {
-        evbuffer_add(out, s, strlen(s));
-    }
-    evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
-}
 
 static int csv_row_cb(void *ud, const struct st_message *m)
 {
-    struct stream *x = ud;
+    struct csv_export *x = ud;
     char num[3][32], ts[5][TIMEFMT_LEN];
     snprintf(num[0], sizeof num[0], "%lld", (long long)m->id);
     snprintf(num[1], sizeof num[1], "%lld", (long long)m->sender_id);
@@ -654,113 +602,50 @@ static int csv_row_cb(void *ud, const struct st_message *m)
         if (t[i] > 0)
             timefmt_ms(t[i], ts[i]);
     }
-    csv_field(x->out, num[0], 0);
-    csv_field(x->out, m->phone, 0);
-    csv_field(x->out, m->name, 0);
-    csv_field(x->out, m->sender_id ? num[1] : "", 0);
-    csv_field(x->out, msg_status_name(m->status), 0);
-    csv_field(x->out, num[2], 0);
-    csv_field(x->out, m->provider_id, 0);
-    csv_field(x->out, m->error_code, 0);
-    csv_field(x->out, m->error_detail, 0);
+    stream_csv_field(x->out, num[0], 0);
+    stream_csv_field(x->out, m->phone, 0);
+    stream_csv_field(x->out, m->name, 0);
+    stream_csv_field(x->out, m->sender_id ? num[1] : "", 0);
+    stream_csv_field(x->out, msg_status_name(m->status), 0);
+    stream_csv_field(x->out, num[2], 0);
+    stream_csv_field(x->out, m->provider_id, 0);
+    stream_csv_field(x->out, m->error_code, 0);
+    stream_csv_field(x->out, m->error_detail, 0);
     for (int i = 0; i < 5; i++)
-        csv_field(x->out, ts[i], i == 4);
+        stream_csv_field(x->out, ts[i], i == 4);
     x->last = m->id;
     x->n++;
     return 0;
 }
 
-static void stream_next(struct evhttp_connection *conn, void *arg);
-
-/* Sends the next page, or ends the reply after the last one. A store error
- * mid-stream can only cut the body short: the status line is gone. */
-static void stream_page(struct stream *s)
+/* The next CSV_PAGE messages (stream_fill_fn). A store error drops the
+ * page read so far and ends the body. */
+static int csv_fill(void *state, struct evbuffer *out)
 {
+    struct csv_export *x = state;
     dp_err e = {0};
-    int64_t before = s->n;
-    int more;
-    if (s->st->v->message_list(s->st, s->id, -1, s->last, CSV_PAGE, csv_row_cb, s, &e)) {
-        log_error("export cut short", "campaign=%lld err=\"%s\"", (long long)s->id, e.msg);
-        evbuffer_drain(s->out, evbuffer_get_length(s->out));
-        before = s->n; /* ends below */
+    int64_t before = x->n;
+    x->out = out;
+    if (x->st->v->message_list(x->st, x->id, -1, x->last, CSV_PAGE, csv_row_cb, x, &e)) {
+        log_error("export cut short", "campaign=%lld err=\"%s\"", (long long)x->id, e.msg);
+        evbuffer_drain(out, evbuffer_get_length(out));
+        return 0;
     }
-    more = s->n - before == CSV_PAGE;
-    if (more) {
-        /* stream_next follows once this page is out of our buffers */
-        evhttp_send_reply_chunk_with_cb(s->req, s->out, stream_next, s);
-        return;
-    }
-    if (evbuffer_get_length(s->out) > 0)
-        evhttp_send_reply_chunk(s->req, s->out);
-    evhttp_connection_set_closecb(s->conn, NULL, NULL);
-    stream_unlink(s);
-    evhttp_send_reply_end(s->req);
-    stream_free(s);
-}
-
-static void stream_next(struct evhttp_connection *conn, void *arg)
-{
-    (void)conn;
-    stream_page(arg);
-}
-
-/* The close callback runs inside libevent's teardown of the connection;
- * the detached request is released from a fresh turn of the loop. */
-static void stream_gone(evutil_socket_t fd, short what, void *arg)
-{
-    struct stream *s = arg;
-    (void)fd;
-    (void)what;
-    stream_unlink(s);
-    evhttp_send_reply_end(s->req); /* frees the detached request */
-    stream_free(s);
-}
-
-static void stream_closed(struct evhttp_connection *conn, void *arg)
-{
-    struct stream *s = arg;
-    struct timeval now = {0, 0};
-    s->conn = NULL;
-    log_debug("export client left", "campaign=%lld rows=%lld", (long long)s->id, (long long)s->n);
-    if (event_base_once(evhttp_connection_get_base(conn), -1, EV_TIMEOUT, stream_gone, s, &now) !=
-        0)
-        log_error("export stream leaked", "campaign=%lld", (long long)s->id);
+    return x->n - before == CSV_PAGE;
 }
 
 void report_csv(struct api_ctx *c, int64_t id)
 {
-    struct st_campaign row = {0};
-    dp_err e = {0};
-    if (c->st->v->campaign_get(c->st, c->ws, id, &row, &e)) {
-        if (e.code == DP_ENOTFOUND)
-            dp_err_set(&e, DP_ENOTFOUND, "campaign %lld not found", (long long)id);
-        http_reply_error(c->req, &e, NULL);
+    if (api_require_campaign(c, id))
         return;
-    }
-    st_campaign_clear(&row);
-    struct stream *s = calloc(1, sizeof *s);
-    if (!s || !(s->out = evbuffer_new())) {
-        stream_free(s);
-        http_reply_code(c->req, DP_ENOMEM, "out of memory");
-        return;
-    }
-    s->req = c->req;
-    s->conn = evhttp_request_get_connection(c->req);
-    s->st = c->st;
-    s->id = id;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
-    char disp[96];
-    snprintf(disp, sizeof disp, "attachment; filename=\"campaign-%lld.csv\"", (long long)id);
-    evhttp_add_header(h, "Content-Disposition", disp);
-    evbuffer_add_printf(s->out, "id,phone,name,sender_id,status,attempts,provider_message_id,"
-                                "error_code,error_detail,queued_at,sent_at,delivered_at,read_at,"
-                                "failed_at\r\n");
-    s->next = streams;
-    streams = s;
-    evhttp_connection_set_closecb(s->conn, stream_closed, s);
-    evhttp_send_reply_start(c->req, 200, "OK");
-    stream_page(s);
+    struct csv_export x = {.st = c->st, .id = id};
+    char name[64];
+    snprintf(name, sizeof name, "campaign-%lld.csv", (long long)id);
+    stream_start(c->req, "text/csv; charset=utf-8", name,
+                 "id,phone,name,sender_id,status,attempts,provider_message_id,"
+                 "error_code,error_detail,queued_at,sent_at,delivered_at,read_at,"
+                 "failed_at\r\n",
+                 csv_fill, &x, sizeof x);
 }
 
 /* ---- shutdown ---------------------------------------------------------- */
@@ -777,12 +662,5 @@ void report_shutdown(void)
         if (j->conn)
             evhttp_connection_set_closecb(j->conn, NULL, NULL);
         job_free(j); /* the request goes with its connection */
-    }
-    while (streams) {
-        struct stream *s = streams;
-        streams = s->next;
-        if (s->conn)
-            evhttp_connection_set_closecb(s->conn, NULL, NULL);
-        stream_free(s);
     }
 }

@@ -16,9 +16,9 @@ void report_json(struct api_ctx *c, int64_t id);
 void report_xlsx(struct api_ctx *c, int64_t id);
 void report_csv(struct api_ctx *c, int64_t id);
 
-/* Stops report threads and forgets streams in progress, without touching
- * their requests: call it before the evhttp server that owns them is
- * freed. */
+/* Stops report threads, without touching their requests: call it before
+ * the evhttp server that owns them is freed (stream_shutdown does the same
+ * for the CSV streams). */
 void report_shutdown(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "http/http_int.h"
+#include "http/stream.h"
 #include "util/csvin.h"
 #include "util/imap.h"
 #include "util/keyword.h"
@@ -29,11 +30,6 @@
 #define EXPORT_PAGE 1000
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static const char *query(const struct api_ctx *c, const char *k)
-{
-    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
-}
 
 /* A non-negative integer; -1 when s is not one. */
 static int64_t parse_nonneg(const char *s)
@@ -280,8 +276,9 @@ static void entries_get(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
     struct st_rlist l;
-    const char *ph = query(c, "phone"), *sid = query(c, "sender_id"), *aft = query(c, "after"),
-               *lim = query(c, "limit"), *inc = query(c, "include_expired");
+    const char *ph = http_query(c, "phone"), *sid = http_query(c, "sender_id"),
+               *aft = http_query(c, "after"), *lim = http_query(c, "limit"),
+               *inc = http_query(c, "include_expired");
     char phone[16], alt[16];
     struct st_rentry_filter f = {
         .list_id = id, .sender_id = -1, .limit = ENTRIES_PAGE_DEFAULT, .now = timefmt_now_ms()};
@@ -318,13 +315,8 @@ static void entries_get(struct api_ctx *c, int64_t id)
         fail(c, &e, rc);
         return;
     }
-    json_t *next = json_null();
-    if ((int64_t)json_array_size(p.arr) > limit) {
-        json_array_remove(p.arr, (size_t)limit);
-        json_decref(next);
-        next = json_object_get(json_array_get(p.arr, (size_t)limit - 1), "id");
-        json_incref(next);
-    }
+    int64_t last = http_page_next(p.arr, limit);
+    json_t *next = last ? json_integer(last) : json_null();
     http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "entries", p.arr, "next_after", next));
 }
 
@@ -534,7 +526,7 @@ static void entries_delete(struct api_ctx *c, int64_t id, const char *raw)
 {
     dp_err e = {0};
     struct st_rlist l;
-    const char *sid = query(c, "sender_id");
+    const char *sid = http_query(c, "sender_id");
     int64_t sender = -1, n = 0;
     char phone[16], alt[16];
     int rc;
@@ -574,19 +566,9 @@ struct import {
     int64_t list_id, now;
     int header_seen;
     int phone_col, reason_col;
-    imap seen;
-    int64_t imported, updated, duplicates, invalid_count;
-    json_t *invalid;
+    struct import_tally t;
     dp_err *e;
 };
-
-static void import_invalid(struct import *im, size_t line, const char *reason)
-{
-    im->invalid_count++;
-    if (json_array_size(im->invalid) < IMPORT_INVALID_SHOWN)
-        json_array_append_new(im->invalid,
-                              json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
-}
 
 static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
 {
@@ -611,39 +593,31 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
         }
     }
     if ((size_t)im->phone_col >= n || lens[im->phone_col] == 0) {
-        import_invalid(im, line, "phone is empty");
+        import_invalid(&im->t, line, "phone is empty");
         return 0;
     }
     if (phone_forms(im->c, f[im->phone_col], phone, alt, &pe)) {
-        import_invalid(im, line, pe.msg);
+        import_invalid(&im->t, line, pe.msg);
         return 0;
     }
-    int64_t key = phone_key(phone);
-    if (imap_get(&im->seen, key, NULL)) {
-        im->duplicates++;
-        return 0;
-    }
-    if (imap_put(&im->seen, key, 1))
-        return dp_err_set(im->e, DP_ENOMEM, NULL);
+    int dup;
+    int rc = import_seen(&im->t, phone, &dup, im->e);
+    if (rc || dup)
+        return rc;
     const char *reason = NULL;
     if (im->reason_col >= 0 && (size_t)im->reason_col < n && lens[im->reason_col]) {
         if (lens[im->reason_col] > REASON_MAX) {
-            import_invalid(im, line, "reason is longer than 500 bytes");
+            import_invalid(&im->t, line, "reason is longer than 500 bytes");
             return 0;
         }
         reason = f[im->reason_col];
     }
     int created = 0;
     store *st = im->c->st;
-    int rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now,
-                                    -1, &created, im->e);
-    if (rc)
-        return rc;
-    if (created)
-        im->imported++;
-    else
-        im->updated++;
-    return 0;
+    rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now, -1,
+                                &created, im->e);
+    import_counted(&im->t, rc, created);
+    return rc;
 }
 
 static void entries_import(struct api_ctx *c, int64_t id)
@@ -651,11 +625,8 @@ static void entries_import(struct api_ctx *c, int64_t id)
     dp_err e = {0};
     struct st_rlist l;
     struct import im = {.c = c, .e = &e, .list_id = id, .now = timefmt_now_ms()};
-    csvin *p = NULL;
-    struct evbuffer_iovec *v = NULL;
     int rc;
-    imap_init(&im.seen);
-    im.invalid = json_array();
+    import_tally_init(&im.t, IMPORT_INVALID_SHOWN);
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     if (require_list(c, id, im.now, &l))
         goto out;
@@ -665,21 +636,7 @@ static void entries_import(struct api_ctx *c, int64_t id)
     }
     if ((rc = engine_flush(c->eng, &e)))
         goto fail;
-    if ((rc = csvin_new(&p, import_row, &im))) {
-        dp_err_set(&e, rc, NULL);
-        goto fail;
-    }
-    /* evhttp's chunks in place: no copy of the whole body */
-    int nvec = evbuffer_peek(in, -1, NULL, NULL, 0);
-    if (nvec > 0 && !(v = calloc((size_t)nvec, sizeof *v))) {
-        rc = dp_err_set(&e, DP_ENOMEM, NULL);
-        goto fail;
-    }
-    evbuffer_peek(in, -1, NULL, v, nvec);
-    for (int i = 0; i < nvec && !rc; i++)
-        rc = csvin_feed(p, v[i].iov_base, v[i].iov_len, &e);
-    if (!rc)
-        rc = csvin_finish(p, &e);
+    rc = import_read_csv(in, import_row, &im, &e);
     if (!rc)
         rc = c->st->v->commit(c->st, &e);
     if (rc)
@@ -687,125 +644,70 @@ static void entries_import(struct api_ctx *c, int64_t id)
     engine_restrictions_changed(c->eng);
     log_info("restrictions imported",
              "list=%lld imported=%lld updated=%lld duplicates=%lld invalid=%lld", (long long)id,
-             (long long)im.imported, (long long)im.updated, (long long)im.duplicates,
-             (long long)im.invalid_count);
+             (long long)im.t.imported, (long long)im.t.updated, (long long)im.t.duplicates,
+             (long long)im.t.invalid_count);
     http_reply_json(c->req, 200,
                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "list_id", (json_int_t)id,
-                              "imported", (json_int_t)im.imported, "updated",
-                              (json_int_t)im.updated, "duplicates", (json_int_t)im.duplicates,
-                              "invalid_count", (json_int_t)im.invalid_count, "invalid",
-                              im.invalid));
+                              "imported", (json_int_t)im.t.imported, "updated",
+                              (json_int_t)im.t.updated, "duplicates", (json_int_t)im.t.duplicates,
+                              "invalid_count", (json_int_t)im.t.invalid_count, "invalid",
+                              im.t.invalid));
     goto out;
 fail:
     fail(c, &e, rc);
 out:
-    free(v);
-    csvin_free(p);
-    imap_free(&im.seen);
-    json_decref(im.invalid);
+    import_tally_free(&im.t);
 }
 
 /* ---- export ------------------------------------------------------------ */
 
-/* GET .../export.csv streams page after page: the next page is read when
- * the previous one has gone out, so memory stays at one page whatever the
- * list's size. If the client leaves, the connection's close callback frees
- * the state and no further page is read. */
+/* GET .../export.csv streams page after page (http/stream.h): memory stays
+ * at one page whatever the list's size. */
 struct export
 {
-    struct evhttp_request *req;
     store *st;
-    int64_t ws, list_id, after, now, rows;
-};
-
-static void csv_field(struct evbuffer *out, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    /* a leading =, +, - or @ would run as a formula in a spreadsheet */
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    if (quote || formula) {
-        evbuffer_add(out, "\"", 1);
-        if (formula)
-            evbuffer_add(out, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                evbuffer_add(out, "\"", 1);
-            evbuffer_add(out, p, 1);
-        }
-        evbuffer_add(out, "\"", 1);
-    } else {
-        evbuffer_add(out, s, strlen(s));
-    }
-    evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-struct export_page {
-    struct export *x;
-    struct evbuffer *out;
-    int64_t n;
+    int64_t ws, list_id, after, now, n;
+    struct evbuffer *out; /* the page being filled */
 };
 
 static int export_row(void *ud, const struct st_rentry *r)
 {
-    struct export_page *p = ud;
+    struct export *x = ud;
     char sid[24], ca[TIMEFMT_LEN], ea[TIMEFMT_LEN] = "";
     snprintf(sid, sizeof sid, "%lld", (long long)r->sender_id);
     timefmt_ms(r->created_at, ca);
     if (r->expires_at)
         timefmt_ms(r->expires_at, ea);
-    csv_field(p->out, r->phone, 0);
-    csv_field(p->out, r->sender_id ? sid : "", 0);
-    csv_field(p->out, r->reason, 0);
-    csv_field(p->out, r->source, 0);
-    csv_field(p->out, ca, 0);
-    csv_field(p->out, ea, 1);
-    p->x->after = r->id;
-    p->n++;
+    stream_csv_field(x->out, r->phone, 0);
+    stream_csv_field(x->out, r->sender_id ? sid : "", 0);
+    stream_csv_field(x->out, r->reason, 0);
+    stream_csv_field(x->out, r->source, 0);
+    stream_csv_field(x->out, ca, 0);
+    stream_csv_field(x->out, ea, 1);
+    x->after = r->id;
+    x->n++;
     return 0;
 }
 
-/* The client left mid-stream. libevent calls this before it frees the
- * connection's requests; on a read EOF it has already detached ours (its
- * connection is NULL) because we were still sending, and then only
- * evhttp_send_reply_end frees it. Otherwise it is freed right after this. */
-static void export_closed(struct evhttp_connection *evcon, void *arg)
+/* The next EXPORT_PAGE entries (stream_fill_fn). A store error ends the
+ * body after the rows read so far. */
+static int export_fill(void *state, struct evbuffer *out)
 {
-    struct export *x = arg;
-    if (!evhttp_request_get_connection(x->req))
-        evhttp_send_reply_end(x->req);
-    free(x);
-}
-
-static void export_next(struct evhttp_connection *evcon, void *arg)
-{
-    struct export *x = arg;
+    struct export *x = state;
     dp_err e = {0};
-    struct export_page p = {x, evbuffer_new(), 0};
+    int64_t before = x->n;
     struct st_rentry_filter f = {.list_id = x->list_id,
                                  .sender_id = -1,
                                  .after = x->after,
                                  .limit = EXPORT_PAGE,
                                  .now = x->now};
-    int rc =
-        p.out ? x->st->v->restriction_entries(x->st, x->ws, &f, export_row, &p, &e) : DP_ENOMEM;
-    if (rc)
+    x->out = out;
+    if (x->st->v->restriction_entries(x->st, x->ws, &f, export_row, x, &e)) {
         log_error("restriction export cut short", "list=%lld rows=%lld err=\"%s\"",
-                  (long long)x->list_id, (long long)x->rows, e.msg);
-    x->rows += p.n;
-    if (rc || p.n < EXPORT_PAGE) {
-        /* the last page: a failure can only end the body early, the status went out */
-        if (p.out && evbuffer_get_length(p.out))
-            evhttp_send_reply_chunk(x->req, p.out);
-        evhttp_connection_set_closecb(evhttp_request_get_connection(x->req), NULL, NULL);
-        evhttp_send_reply_end(x->req);
-        free(x);
-    } else {
-        evhttp_send_reply_chunk_with_cb(x->req, p.out, export_next, x);
+                  (long long)x->list_id, (long long)x->n, e.msg);
+        return 0;
     }
-    if (p.out)
-        evbuffer_free(p.out);
+    return x->n - before == EXPORT_PAGE;
 }
 
 static void entries_export(struct api_ctx *c, int64_t id)
@@ -814,26 +716,12 @@ static void entries_export(struct api_ctx *c, int64_t id)
     int64_t now = timefmt_now_ms();
     if (require_list(c, id, now, &l))
         return;
-    struct export *x = calloc(1, sizeof *x);
-    struct evbuffer *head = evbuffer_new();
-    if (!x || !head) {
-        free(x);
-        if (head)
-            evbuffer_free(head);
-        http_reply_code(c->req, DP_ENOMEM, "out of memory");
-        return;
-    }
-    *x = (struct export){.req = c->req, .st = c->st, .ws = c->ws, .list_id = id, .now = now};
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    evhttp_add_header(h, "Content-Type", "text/csv; charset=utf-8");
-    char disp[128];
-    snprintf(disp, sizeof disp, "attachment; filename=\"restrictions-%s.csv\"", l.name);
-    evhttp_add_header(h, "Content-Disposition", disp);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), export_closed, x);
-    evhttp_send_reply_start(c->req, 200, "OK");
-    evbuffer_add_printf(head, "phone,sender_id,reason,source,created_at,expires_at\r\n");
-    evhttp_send_reply_chunk_with_cb(c->req, head, export_next, x);
-    evbuffer_free(head);
+    struct export x = {.st = c->st, .ws = c->ws, .list_id = id, .now = now};
+    char name[RLIST_NAME_MAX + 32];
+    snprintf(name, sizeof name, "restrictions-%s.csv", l.name);
+    stream_start(c->req, "text/csv; charset=utf-8", name,
+                 "phone,sender_id,reason,source,created_at,expires_at\r\n", export_fill, &x,
+                 sizeof x);
 }
 
 /* ---- check ------------------------------------------------------------- */
@@ -867,7 +755,7 @@ static int check_cb(void *ud, const struct st_rentry *r)
 static void restrictions_check(struct api_ctx *c)
 {
     dp_err e = {0};
-    const char *ph = query(c, "phone"), *sid = query(c, "sender_id");
+    const char *ph = http_query(c, "phone"), *sid = http_query(c, "sender_id");
     char phone[16], alt[16];
     struct check k = {json_array(), json_array(), 0, timefmt_now_ms(), 0};
     if (!ph || phone_forms(c, ph, phone, alt, &e)) {
@@ -981,43 +869,26 @@ static int kw_fields(struct api_ctx *c, const json_t *body, int creating, struct
     return DP_OK;
 }
 
-static void kw_create(struct api_ctx *c)
+/* POST /keyword-rules (creating: id is the new rule's) and PATCH
+ * /keyword-rules/{id}: both answer with the rule as stored. */
+static void kw_write(struct api_ctx *c, int64_t id, int creating)
 {
     dp_err e = {0};
-    struct kw_in in;
-    int64_t id = 0;
+    struct kw_in in = {0};
     int rc;
     json_t *body = body_object(c);
     if (!body)
         return;
-    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, 1, &in, &e)) ||
-        (rc = c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive, in.list,
-                                   &id, &e)) ||
+    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, creating, &in, &e)) ||
+        (rc = creating ? c->st->v->kwrule_add(c->st, c->ws, in.keyword, in.match, in.case_sensitive,
+                                              in.list, &id, &e)
+                       : c->st->v->kwrule_update(c->st, c->ws, id, in.keyword, in.match,
+                                                 in.case_sensitive, in.list, &e)) ||
         (rc = c->st->v->commit(c->st, &e))) {
         fail(c, &e, rc);
         goto out;
     }
-    kw_get(c, id, 201);
-out:
-    json_decref(body);
-}
-
-static void kw_patch(struct api_ctx *c, int64_t id)
-{
-    dp_err e = {0};
-    struct kw_in in;
-    int rc;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, 0, &in, &e)) ||
-        (rc = c->st->v->kwrule_update(c->st, c->ws, id, in.keyword, in.match, in.case_sensitive,
-                                      in.list, &e)) ||
-        (rc = c->st->v->commit(c->st, &e))) {
-        fail(c, &e, rc);
-        goto out;
-    }
-    kw_get(c, id, 200);
+    kw_get(c, id, creating ? 201 : 200);
 out:
     json_decref(body);
 }
@@ -1081,13 +952,13 @@ int api_restrict_dispatch(struct api_ctx *c)
         if (n == 1 && m == GET)
             kw_get(c, 0, 200);
         else if (n == 1 && m == POST)
-            kw_create(c);
+            kw_write(c, 0, 1);
         else if (n == 2 && id < 1)
             http_reply_code(c->req, DP_ENOTFOUND, "keyword rule %s not found", c->seg[1]);
         else if (n == 2 && m == GET)
             kw_get(c, id, 200);
         else if (n == 2 && m == PATCH)
-            kw_patch(c, id);
+            kw_write(c, id, 0);
         else if (n == 2 && m == DEL)
             kw_delete(c, id);
         else

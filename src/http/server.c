@@ -19,6 +19,7 @@
 #include "engine/timer.h"
 #include "http/http_int.h"
 #include "http/report.h"
+#include "http/stream.h"
 #include "senders/sender.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -115,6 +116,31 @@ int64_t http_parse_id(const char *s)
     if (*end || v <= 0 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
         return -1;
     return v;
+}
+
+const char *http_query(const struct api_ctx *c, const char *k)
+{
+    return evhttp_find_header((struct evkeyvalq *)&c->query, k);
+}
+
+int http_query_limit(struct api_ctx *c, int64_t def, int64_t max, int64_t *limit)
+{
+    const char *l = http_query(c, "limit");
+    *limit = def;
+    if (l && ((*limit = http_parse_id(l)) < 1 || *limit > max)) {
+        http_reply_code(c->req, DP_EINVAL, "limit must be an integer from 1 to %lld",
+                        (long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+int64_t http_page_next(json_t *arr, int64_t limit)
+{
+    if ((int64_t)json_array_size(arr) <= limit)
+        return 0;
+    json_array_remove(arr, (size_t)limit);
+    return json_integer_value(json_object_get(json_array_get(arr, (size_t)limit - 1), "id"));
 }
 
 static int authenticate(struct api_ctx *c)
@@ -325,7 +351,9 @@ void server_free(server *s)
 {
     if (!s)
         return;
-    report_shutdown(); /* its streams hold requests evhttp_free is about to free */
+    /* report jobs and streams hold requests evhttp_free is about to free */
+    report_shutdown();
+    stream_shutdown();
     evhttp_free(s->http);
     free(s);
 }
