@@ -1204,6 +1204,18 @@ static int sq_list_find(store *st, int64_t ws, const char *name, int64_t *id, dp
     return rc;
 }
 
+/* The current row of a LIST_COLS query, strings borrowed from s. */
+static struct st_list read_list(sqlite3_stmt *s)
+{
+    return (struct st_list){
+        .id = c_i64(s, 0),
+        .ws = c_i64(s, 1),
+        .name = c_text(s, 2),
+        .members = c_i64(s, 3),
+        .created_at = c_i64(s, 4),
+    };
+}
+
 /* Runs a list query (Q_LIST_GET or Q_LIST_ALL) and hands each row to cb. */
 static int lists_each(struct sq *sq, enum qid id, int64_t ws, int64_t list_id, st_list_cb cb,
                       void *ud, int *rows, dp_err *e)
@@ -1213,13 +1225,7 @@ static int lists_each(struct sq *sq, enum qid id, int64_t ws, int64_t list_id, s
     int rc = q_bind(sq, &s, id, q_name[id], e, a, id == Q_LIST_GET ? 2 : 1);
     *rows = 0;
     while (rc == DP_OK && q_next(sq, s, q_name[id], &rc, e)) {
-        struct st_list l = {
-            .id = c_i64(s, 0),
-            .ws = c_i64(s, 1),
-            .name = c_text(s, 2),
-            .members = c_i64(s, 3),
-            .created_at = c_i64(s, 4),
-        };
+        struct st_list l = read_list(s);
         (*rows)++;
         if (cb)
             rc = cb(ud, &l);
@@ -1507,13 +1513,7 @@ static int sq_contact_lists(store *st, int64_t ws, int64_t contact_id, st_list_c
         return rc;
     rc = q_bind(sq, &s, Q_CONTACT_LISTS, "contact_lists", e, QARGS(qi(ws), qi(contact_id)));
     while (rc == DP_OK && q_next(sq, s, "contact_lists", &rc, e)) {
-        struct st_list l = {
-            .id = c_i64(s, 0),
-            .ws = c_i64(s, 1),
-            .name = c_text(s, 2),
-            .members = c_i64(s, 3),
-            .created_at = c_i64(s, 4),
-        };
+        struct st_list l = read_list(s);
         rc = cb(ud, &l);
     }
     q_done(s);
@@ -2222,6 +2222,17 @@ static int sq_rlist_create(store *st, int64_t ws, const char *name, int64_t rete
     return op_end(sq, rc, e);
 }
 
+/* *cur = list id of ws when it is an operator's own; a built-in list is
+ * DP_EINVAL, with why saying what is fixed about it. */
+static int rlist_custom(store *st, int64_t ws, int64_t id, const char *why, struct st_rlist *cur,
+                        dp_err *e)
+{
+    int rc = sq_rlist_get(st, ws, id, NULL, now_ms(), cur, e);
+    if (rc == DP_OK && cur->builtin)
+        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list%s", cur->name, why);
+    return rc;
+}
+
 static int sq_rlist_update(store *st, int64_t ws, int64_t id, const char *name,
                            int64_t retention_days, dp_err *e)
 {
@@ -2230,13 +2241,8 @@ static int sq_rlist_update(store *st, int64_t ws, int64_t id, const char *name,
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+    if ((rc = rlist_custom(st, ws, id, ": its name and retention are fixed", &cur, e)) != DP_OK)
         goto out;
-    if (cur.builtin) {
-        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list: its name and retention are fixed",
-                        cur.name);
-        goto out;
-    }
     rc = q_exec(sq, Q_RLIST_UPDATE, "rlist_update", e,
                 QARGS(qi(ws), qi(id), qt(name), qi(retention_days)));
     if (rc == DP_ECONFLICT)
@@ -2258,12 +2264,8 @@ static int sq_rlist_delete(store *st, int64_t ws, int64_t id, int64_t *entries, 
     if (rc != DP_OK)
         return rc;
     *entries = 0;
-    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+    if ((rc = rlist_custom(st, ws, id, " and cannot be deleted", &cur, e)) != DP_OK)
         goto out;
-    if (cur.builtin) {
-        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list and cannot be deleted", cur.name);
-        goto out;
-    }
     rc = q_one(sq, &s, Q_KW_USES, "rlist_delete", e, QARGS(qi(ws), qt(cur.name)));
     if (rc == DP_OK)
         uses = c_i64(s, 0);
