@@ -699,7 +699,8 @@ static int q_exec(struct sq *sq, enum qid id, const char *what, dp_err *e, const
 /* Steps to the first row of a read. DP_OK: *out stands on the row, and the
  * caller reads it and q_done()s *out. DP_ENOTFOUND: there is no row, and e
  * is left for the caller to word (each says "not found" its own way).
- * Anything else: the error, in e. Except on DP_OK *out is NULL. */
+ * Anything else: the error, in e (a read never fails on a foreign key, so
+ * DP_ENOTFOUND always means "no row"). Except on DP_OK *out is NULL. */
 static int q_one(struct sq *sq, sqlite3_stmt **out, enum qid id, const char *what, dp_err *e,
                  const struct qarg *a, int n)
 {
