@@ -617,17 +617,119 @@ static void q_done(sqlite3_stmt *s)
     (void)sqlite3_clear_bindings(s);
 }
 
-/* Text is bound SQLITE_STATIC: every caller's string outlives the step. */
-static int b_text(sqlite3_stmt *s, int i, const char *v)
+/* One statement parameter. Built with qi/qt/qd so that the compiler checks
+ * each value's type: a printf-style format with varargs would read an int
+ * passed for an int64_t as garbage without a warning. */
+struct qarg {
+    char type; /* 'i', 't' or 'd' */
+    union {
+        int64_t i;
+        const char *t;
+        double d;
+    } v;
+};
+
+static struct qarg qi(int64_t v)
 {
-    if (!v)
-        return sqlite3_bind_null(s, i);
-    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    return (struct qarg){.type = 'i', .v.i = v};
 }
 
-static int b_i64(sqlite3_stmt *s, int i, int64_t v)
+/* Text is bound SQLITE_STATIC: every caller's string outlives the step.
+ * NULL binds SQL NULL. */
+static struct qarg qt(const char *v)
 {
-    return sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+    return (struct qarg){.type = 't', .v.t = v};
+}
+
+static struct qarg qd(double v)
+{
+    return (struct qarg){.type = 'd', .v.d = v};
+}
+
+/* The parameter list of a q_* call: an array and its length, ?1 first. */
+#define QARGS(...)                                                                                 \
+    (const struct qarg[]){__VA_ARGS__},                                                            \
+        (int)(sizeof((const struct qarg[]){__VA_ARGS__}) / sizeof(struct qarg))
+
+/* *out = the cached statement id with ?1..?n bound to a. On failure *out is
+ * NULL and e says why: DP_EINTERNAL when the statement is re-entered (see
+ * q_get), else the bind error under what. On success the caller q_done()s
+ * *out on every path. */
+static int q_bind(struct sq *sq, sqlite3_stmt **out, enum qid id, const char *what, dp_err *e,
+                  const struct qarg *a, int n)
+{
+    sqlite3_stmt *s = q_get(sq, id, e);
+    int bad = 0;
+    *out = NULL;
+    if (!s)
+        return DP_EINTERNAL;
+    for (int i = 0; i < n && !bad; i++) {
+        if (a[i].type == 'i')
+            bad = sqlite3_bind_int64(s, i + 1, (sqlite3_int64)a[i].v.i);
+        else if (a[i].type == 'd')
+            bad = sqlite3_bind_double(s, i + 1, a[i].v.d);
+        else if (a[i].v.t)
+            bad = sqlite3_bind_text(s, i + 1, a[i].v.t, -1, SQLITE_STATIC);
+        else
+            bad = sqlite3_bind_null(s, i + 1);
+    }
+    if (bad) {
+        int rc = db_fail(sq->db, e, what);
+        q_done(s);
+        return rc;
+    }
+    *out = s;
+    return DP_OK;
+}
+
+/* Runs a write that returns no rows. sqlite3_changes() and
+ * sqlite3_last_insert_rowid() still tell about it afterwards: the reset
+ * does not touch them. Opening the transaction is the caller's business. */
+static int q_exec(struct sq *sq, enum qid id, const char *what, dp_err *e, const struct qarg *a,
+                  int n)
+{
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, id, what, e, a, n);
+    if (rc == DP_OK && sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(sq->db, e, what);
+    q_done(s);
+    return rc;
+}
+
+/* Steps to the first row of a read. DP_OK: *out stands on the row, and the
+ * caller reads it and q_done()s *out. DP_ENOTFOUND: there is no row, and e
+ * is left for the caller to word (each says "not found" its own way).
+ * Anything else: the error, in e (a read never fails on a foreign key, so
+ * DP_ENOTFOUND always means "no row"). Except on DP_OK *out is NULL. */
+static int q_one(struct sq *sq, sqlite3_stmt **out, enum qid id, const char *what, dp_err *e,
+                 const struct qarg *a, int n)
+{
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, id, what, e, a, n);
+    int step;
+    *out = NULL;
+    if (rc != DP_OK)
+        return rc;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *out = s;
+        return DP_OK;
+    }
+    rc = step == SQLITE_DONE ? DP_ENOTFOUND : db_fail(sq->db, e, what);
+    q_done(s);
+    return rc;
+}
+
+/* The row loop: `while (rc == DP_OK && q_next(sq, s, what, &rc, e))`. 1
+ * while s stands on a row; 0 at the end, with *rc set if the step failed. */
+static int q_next(struct sq *sq, sqlite3_stmt *s, const char *what, int *rc, dp_err *e)
+{
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step != SQLITE_DONE)
+        *rc = db_fail(sq->db, e, what);
+    return 0;
 }
 
 /* Borrowed column text (NULL for SQL NULL), valid until the next step/reset. */
@@ -639,6 +741,21 @@ static const char *c_text(sqlite3_stmt *s, int i)
 static int64_t c_i64(sqlite3_stmt *s, int i)
 {
     return (int64_t)sqlite3_column_int64(s, i);
+}
+
+/* The first column of the one row of a statement without parameters. */
+static int scalar(struct sq *sq, int q, int64_t *out, const char *what, dp_err *e)
+{
+    sqlite3_stmt *s = q_get(sq, q, e);
+    int rc = DP_OK;
+    if (!s)
+        return DP_EINTERNAL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = c_i64(s, 0);
+    else
+        rc = db_fail(sq->db, e, what);
+    q_done(s);
+    return rc;
 }
 
 /* *dst = a copy of src (NULL stays NULL); the caller owns the copy. */
@@ -685,14 +802,6 @@ static int run(struct sq *sq, enum qid id, dp_err *e)
         rc = db_fail(sq->db, e, q_name[id]);
     q_done(s);
     return rc;
-}
-
-/* Steps a write that returns no rows. */
-static int step_done(struct sq *sq, sqlite3_stmt *s, dp_err *e, const char *what)
-{
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return db_fail(sq->db, e, what);
-    return DP_OK;
 }
 
 /* The batching rule: the first write after a commit opens the transaction;
@@ -756,17 +865,11 @@ static void sq_rollback(store *st)
 /* Writes the pending member count (see struct sq). */
 static int members_flush(struct sq *sq, dp_err *e)
 {
+    int rc;
     if (!sq->pend_members)
         return DP_OK;
-    sqlite3_stmt *s = q_get(sq, Q_LIST_MEMBERS_ADD, e);
-    int rc;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sq->pend_list) || b_i64(s, 2, sq->pend_members))
-        rc = db_fail(sq->db, e, "list_add");
-    else
-        rc = step_done(sq, s, e, "list_add");
-    q_done(s);
+    rc = q_exec(sq, Q_LIST_MEMBERS_ADD, "list_add", e,
+                QARGS(qi(sq->pend_list), qi(sq->pend_members)));
     if (rc == DP_OK)
         sq->pend_members = 0;
     return rc;
@@ -811,49 +914,28 @@ static void sq_close(store *st)
 static int insert_token(struct sq *sq, int64_t ws, const char *name, const char *hash, int64_t *id,
                         dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, Q_TOKEN_INSERT, e);
-    int rc = DP_OK;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_text(s, 3, hash) || b_i64(s, 4, now_ms())) {
-        rc = db_fail(sq->db, e, "token_create");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "token_create");
+    int rc = q_exec(sq, Q_TOKEN_INSERT, "token_create", e,
+                    QARGS(qi(ws), qt(name), qt(hash), qi(now_ms())));
     if (rc == DP_OK && id)
         *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-out:
-    q_done(s);
     return rc;
 }
 
 /* Inserts s as a new sender row; config NULL is stored as {}. */
 static int insert_sender(struct sq *sq, struct st_sender *s, dp_err *e)
 {
-    sqlite3_stmt *q = NULL;
     char *config = NULL;
     int rc = json_text(s->config, &config, e);
     if (rc != DP_OK)
-        goto out;
-    q = q_get(sq, Q_SENDER_INSERT, e);
-    if (!q) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
+        return rc;
     if (s->created_at == 0)
         s->created_at = now_ms();
-    if (b_i64(q, 1, s->ws) || b_text(q, 2, s->name) || b_text(q, 3, s->provider) ||
-        b_text(q, 4, config) || sqlite3_bind_double(q, 5, s->rate_per_second) ||
-        b_i64(q, 6, s->daily_limit) || b_i64(q, 7, s->active ? 1 : 0) ||
-        b_i64(q, 8, s->created_at)) {
-        rc = db_fail(sq->db, e, "sender_create");
-        goto out;
-    }
-    rc = step_done(sq, q, e, "sender_create");
+    rc = q_exec(sq, Q_SENDER_INSERT, "sender_create", e,
+                QARGS(qi(s->ws), qt(s->name), qt(s->provider), qt(config),
+                      qd(s->rate_per_second), qi(s->daily_limit), qi(s->active ? 1 : 0),
+                      qi(s->created_at)));
     if (rc == DP_OK)
         s->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-out:
-    q_done(q);
     free(config);
     return rc;
 }
@@ -861,23 +943,15 @@ out:
 static int sq_bootstrap(store *st, const char *admin_token_hash, int *created, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
-    int rc = DP_OK;
-    int exists = 0;
+    int64_t exists = 0;
+    int rc;
 
     *created = 0;
     if (!admin_token_hash || !*admin_token_hash)
         return dp_err_set(e, DP_EINVAL, "bootstrap: admin token hash missing");
-    s = q_get(sq, Q_WS_ANY, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = db_fail(sq->db, e, "bootstrap");
-        goto out;
-    }
-    exists = sqlite3_column_int(s, 0);
-    q_done(s);
-    s = NULL;
+    rc = scalar(sq, Q_WS_ANY, &exists, "bootstrap", e);
+    if (rc != DP_OK)
+        return rc;
 
     if (!exists) {
         struct st_sender sb = {
@@ -890,17 +964,9 @@ static int sq_bootstrap(store *st, const char *admin_token_hash, int *created, d
         rc = op_begin(sq, e);
         if (rc != DP_OK) {
             json_decref(sb.config);
-            goto out;
+            return rc;
         }
-        s = q_get(sq, Q_WS_INSERT, e);
-        if (!s)
-            rc = DP_EINTERNAL;
-        else if (b_i64(s, 1, now_ms()))
-            rc = db_fail(sq->db, e, "bootstrap");
-        else
-            rc = step_done(sq, s, e, "bootstrap");
-        q_done(s);
-        s = NULL;
+        rc = q_exec(sq, Q_WS_INSERT, "bootstrap", e, QARGS(qi(now_ms())));
         if (rc == DP_OK)
             rc = insert_sender(sq, &sb, e);
         if (rc == DP_OK)
@@ -908,33 +974,23 @@ static int sq_bootstrap(store *st, const char *admin_token_hash, int *created, d
         json_decref(sb.config);
         rc = op_end(sq, rc, e);
         if (rc != DP_OK)
-            goto out;
+            return rc;
         *created = 1;
     }
     rc = sq_commit(st, e);
     if (rc != DP_OK)
         *created = 0;
-out:
-    q_done(s);
     return rc;
 }
 
 static int sq_workspace_create(store *st, const char *name, int64_t *id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     struct st_sender sb = {.name = (char *)"sandbox", .provider = (char *)"sandbox", .active = 1};
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, Q_WS_CREATE, e);
-    if (!s)
-        rc = DP_EINTERNAL;
-    else if (b_text(s, 1, name) || b_i64(s, 2, now_ms()))
-        rc = db_fail(sq->db, e, "workspace_create");
-    else
-        rc = step_done(sq, s, e, "workspace_create");
-    q_done(s);
+    rc = q_exec(sq, Q_WS_CREATE, "workspace_create", e, QARGS(qt(name), qi(now_ms())));
     if (rc == DP_OK) {
         *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
         sb.ws = *id;
@@ -961,23 +1017,12 @@ static int sq_token_create(store *st, int64_t ws, const char *name, const char *
 static int sq_token_lookup(store *st, const char *hash, int64_t *ws, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_TOKEN_LOOKUP, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_text(s, 1, hash)) {
-        rc = db_fail(sq->db, e, "token_lookup");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    sqlite3_stmt *s;
+    int rc = q_one(sq, &s, Q_TOKEN_LOOKUP, "token_lookup", e, QARGS(qt(hash)));
+    if (rc == DP_OK)
         *ws = c_i64(s, 0);
-    else if (step == SQLITE_DONE)
+    else if (rc == DP_ENOTFOUND)
         rc = dp_err_set(e, DP_ENOTFOUND, "no such token");
-    else
-        rc = db_fail(sq->db, e, "token_lookup");
-out:
     q_done(s);
     return rc;
 }
@@ -1028,24 +1073,14 @@ static int sq_sender_create(store *st, struct st_sender *s, dp_err *e)
 static int sq_sender_get(store *st, int64_t ws, int64_t id, struct st_sender *out, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_SENDER_GET, e);
-    int rc = DP_OK;
-    int step;
+    sqlite3_stmt *s;
+    int rc;
     memset(out, 0, sizeof *out);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
-        rc = db_fail(sq->db, e, "sender_get");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    rc = q_one(sq, &s, Q_SENDER_GET, "sender_get", e, QARGS(qi(ws), qi(id)));
+    if (rc == DP_OK)
         rc = read_sender(s, out, 1, e);
-    else if (step == SQLITE_DONE)
+    else if (rc == DP_ENOTFOUND)
         rc = not_found(e, "sender", id);
-    else
-        rc = db_fail(sq->db, e, "sender_get");
-out:
     q_done(s);
     return rc;
 }
@@ -1053,28 +1088,16 @@ out:
 static int sq_sender_list(store *st, int64_t ws, st_sender_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_SENDER_LIST, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws)) {
-        rc = db_fail(sq->db, e, "sender_list");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_SENDER_LIST, "sender_list", e, QARGS(qi(ws)));
+    while (rc == DP_OK && q_next(sq, s, "sender_list", &rc, e)) {
         struct st_sender row;
         rc = read_sender(s, &row, 0, e);
         if (rc != DP_OK)
-            goto out;
+            break;
         rc = cb(ud, &row);
         json_decref(row.config);
-        if (rc != 0)
-            goto out;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "sender_list");
-out:
     q_done(s);
     return rc;
 }
@@ -1082,7 +1105,6 @@ out:
 static int sq_sender_update(store *st, const struct st_sender *sd, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     char *config = NULL;
     int rc;
     if (!sd->name || !sd->provider)
@@ -1090,25 +1112,12 @@ static int sq_sender_update(store *st, const struct st_sender *sd, dp_err *e)
     rc = json_text(sd->config, &config, e);
     if (rc == DP_OK)
         rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        goto out;
-    s = q_get(sq, Q_SENDER_UPDATE, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, sd->ws) || b_i64(s, 2, sd->id) || b_text(s, 3, sd->name) ||
-        b_text(s, 4, sd->provider) || b_text(s, 5, config) ||
-        sqlite3_bind_double(s, 6, sd->rate_per_second) || b_i64(s, 7, sd->daily_limit) ||
-        b_i64(s, 8, sd->active ? 1 : 0)) {
-        rc = db_fail(sq->db, e, "sender_update");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "sender_update");
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_SENDER_UPDATE, "sender_update", e,
+                    QARGS(qi(sd->ws), qi(sd->id), qt(sd->name), qt(sd->provider), qt(config),
+                          qd(sd->rate_per_second), qi(sd->daily_limit), qi(sd->active ? 1 : 0)));
     if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "sender", sd->id);
-out:
-    q_done(s);
     free(config);
     return rc;
 }
@@ -1116,43 +1125,25 @@ out:
 static int sq_sender_delete(store *st, int64_t ws, int64_t id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    s = q_get(sq, Q_SENDER_DELETE, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_i64(s, 3, now_ms())) {
-        rc = db_fail(sq->db, e, "sender_delete");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "sender_delete");
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_SENDER_DELETE, "sender_delete", e, QARGS(qi(ws), qi(id), qi(now_ms())));
     if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "sender", id);
-out:
-    q_done(s);
     return rc;
 }
 
 static int sq_sender_in_use(store *st, int64_t ws, int64_t id, int *in_use, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_SENDER_IN_USE, e);
-    int rc = DP_OK;
+    sqlite3_stmt *s;
+    int rc;
     *in_use = 0;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
+    rc = q_one(sq, &s, Q_SENDER_IN_USE, "sender_in_use", e, QARGS(qi(ws), qi(id)));
+    if (rc == DP_OK)
+        *in_use = sqlite3_column_int(s, 0) != 0;
+    else if (rc == DP_ENOTFOUND) /* EXISTS always gives a row */
         rc = db_fail(sq->db, e, "sender_in_use");
-        goto out;
-    }
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        rc = db_fail(sq->db, e, "sender_in_use");
-        goto out;
-    }
-    *in_use = sqlite3_column_int(s, 0) != 0;
-out:
     q_done(s);
     return rc;
 }
@@ -1161,21 +1152,13 @@ static int sq_sender_recipient_touch(store *st, int64_t sender_id, const char *p
                                      dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc;
     if (!phone)
         return dp_err_set(e, DP_EINVAL, "sender_recipient_touch: phone is required");
     rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    s = q_get(sq, Q_RECIP_TOUCH, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sender_id) || b_text(s, 2, phone) || b_i64(s, 3, at))
-        rc = db_fail(sq->db, e, "sender_recipient_touch");
-    else
-        rc = step_done(sq, s, e, "sender_recipient_touch");
-    q_done(s);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RECIP_TOUCH, "sender_recipient_touch", e,
+                    QARGS(qi(sender_id), qt(phone), qi(at)));
     return rc;
 }
 
@@ -1183,23 +1166,10 @@ static int sq_sender_recipients(store *st, int64_t sender_id, int64_t since, st_
                                 void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_RECIP_LIST, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sender_id) || b_i64(s, 2, since)) {
-        rc = db_fail(sq->db, e, "sender_recipients");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_RECIP_LIST, "sender_recipients", e, QARGS(qi(sender_id), qi(since)));
+    while (rc == DP_OK && q_next(sq, s, "sender_recipients", &rc, e))
         rc = cb(ud, c_text(s, 0), c_i64(s, 1));
-        if (rc != 0)
-            goto out;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "sender_recipients");
-out:
     q_done(s);
     return rc;
 }
@@ -1209,86 +1179,58 @@ out:
 static int sq_list_create(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc;
     if (!name)
         return dp_err_set(e, DP_EINVAL, "list_create: name is required");
     rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    s = q_get(sq, Q_LIST_INSERT, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, now_ms())) {
-        rc = db_fail(sq->db, e, "list_create");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "list_create");
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_LIST_INSERT, "list_create", e, QARGS(qi(ws), qt(name), qi(now_ms())));
     if (rc == DP_ECONFLICT)
         rc = dp_err_set(e, DP_ECONFLICT, "a list named \"%s\" already exists", name);
     if (rc == DP_OK && id)
         *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-out:
-    q_done(s);
     return rc;
 }
 
 static int sq_list_find(store *st, int64_t ws, const char *name, int64_t *id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_LIST_FIND, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, name)) {
-        rc = db_fail(sq->db, e, "list_find");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    sqlite3_stmt *s;
+    int rc = q_one(sq, &s, Q_LIST_FIND, "list_find", e, QARGS(qi(ws), qt(name)));
+    if (rc == DP_OK)
         *id = c_i64(s, 0);
-    else if (step == SQLITE_DONE)
+    else if (rc == DP_ENOTFOUND)
         rc = dp_err_set(e, DP_ENOTFOUND, "no list named \"%s\"", name ? name : "");
-    else
-        rc = db_fail(sq->db, e, "list_find");
-out:
     q_done(s);
     return rc;
+}
+
+/* The current row of a LIST_COLS query, strings borrowed from s. */
+static struct st_list read_list(sqlite3_stmt *s)
+{
+    return (struct st_list){
+        .id = c_i64(s, 0),
+        .ws = c_i64(s, 1),
+        .name = c_text(s, 2),
+        .members = c_i64(s, 3),
+        .created_at = c_i64(s, 4),
+    };
 }
 
 /* Runs a list query (Q_LIST_GET or Q_LIST_ALL) and hands each row to cb. */
 static int lists_each(struct sq *sq, enum qid id, int64_t ws, int64_t list_id, st_list_cb cb,
                       void *ud, int *rows, dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, id, e);
-    int rc = DP_OK;
-    int step;
+    const struct qarg a[] = {qi(ws), qi(list_id)};
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, id, q_name[id], e, a, id == Q_LIST_GET ? 2 : 1);
     *rows = 0;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || (id == Q_LIST_GET && b_i64(s, 2, list_id))) {
-        rc = db_fail(sq->db, e, q_name[id]);
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct st_list l = {
-            .id = c_i64(s, 0),
-            .ws = c_i64(s, 1),
-            .name = c_text(s, 2),
-            .members = c_i64(s, 3),
-            .created_at = c_i64(s, 4),
-        };
+    while (rc == DP_OK && q_next(sq, s, q_name[id], &rc, e)) {
+        struct st_list l = read_list(s);
         (*rows)++;
-        if (!cb)
-            continue;
-        rc = cb(ud, &l);
-        if (rc != 0)
-            goto out;
+        if (cb)
+            rc = cb(ud, &l);
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, q_name[id]);
-out:
     q_done(s);
     return rc;
 }
@@ -1318,13 +1260,12 @@ static int sq_contact_upsert(store *st, int64_t ws, const char *phone, const cha
                              const json_t *vars, int64_t *contact_id, int *created, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     json_t *merged = NULL;
     char *text = NULL;
     int64_t id = 0;
     int found = 0;
     int rc;
-    int step;
 
     if (!phone || !*phone)
         return dp_err_set(e, DP_EINVAL, "contact_upsert: phone is required");
@@ -1334,24 +1275,16 @@ static int sq_contact_upsert(store *st, int64_t ws, const char *phone, const cha
     if (rc != DP_OK)
         return rc;
 
-    s = q_get(sq, Q_CONTACT_FIND, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, phone)) {
-        rc = db_fail(sq->db, e, "contact_upsert");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    rc = q_one(sq, &s, Q_CONTACT_FIND, "contact_upsert", e, QARGS(qi(ws), qt(phone)));
+    if (rc == DP_OK) {
         found = 1;
         id = c_i64(s, 0);
         if (vars && json_object_size(vars) > 0)
             rc = json_parse(c_text(s, 1), "contacts.vars", &merged, e);
-    } else if (step != SQLITE_DONE) {
-        rc = db_fail(sq->db, e, "contact_upsert");
+    } else if (rc == DP_ENOTFOUND) {
+        rc = DP_OK;
     }
     q_done(s);
-    s = NULL;
     if (rc != DP_OK)
         goto out;
 
@@ -1368,33 +1301,16 @@ static int sq_contact_upsert(store *st, int64_t ws, const char *phone, const cha
         }
         if (!name && !text)
             goto done; /* nothing to change */
-        s = q_get(sq, Q_CONTACT_UPDATE, e);
-        if (!s) {
-            rc = DP_EINTERNAL;
-            goto out;
-        }
-        if (b_i64(s, 1, id) || b_text(s, 2, name) || b_text(s, 3, text) || b_i64(s, 4, now_ms())) {
-            rc = db_fail(sq->db, e, "contact_upsert");
-            goto out;
-        }
-        rc = step_done(sq, s, e, "contact_upsert");
+        rc = q_exec(sq, Q_CONTACT_UPDATE, "contact_upsert", e,
+                    QARGS(qi(id), qt(name), qt(text), qi(now_ms())));
     } else {
         if (vars) {
             rc = json_text(vars, &text, e);
             if (rc != DP_OK)
                 goto out;
         }
-        s = q_get(sq, Q_CONTACT_INSERT, e);
-        if (!s) {
-            rc = DP_EINTERNAL;
-            goto out;
-        }
-        if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_text(s, 3, name) || b_text(s, 4, text) ||
-            b_i64(s, 5, now_ms())) {
-            rc = db_fail(sq->db, e, "contact_upsert");
-            goto out;
-        }
-        rc = step_done(sq, s, e, "contact_upsert");
+        rc = q_exec(sq, Q_CONTACT_INSERT, "contact_upsert", e,
+                    QARGS(qi(ws), qt(phone), qt(name), qt(text), qi(now_ms())));
         id = (int64_t)sqlite3_last_insert_rowid(sq->db);
     }
     if (rc != DP_OK)
@@ -1405,7 +1321,6 @@ done:
     if (created)
         *created = !found;
 out:
-    q_done(s);
     json_decref(merged);
     free(text);
     return rc;
@@ -1414,18 +1329,11 @@ out:
 static int sq_list_add(store *st, int64_t list_id, int64_t contact_id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc = write_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, Q_MEMBER_ADD, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, list_id) || b_i64(s, 2, contact_id))
-        rc = db_fail(sq->db, e, "list_add");
-    else
-        rc = step_done(sq, s, e, "list_add"); /* a missing list or contact: DP_ENOTFOUND */
-    q_done(s);
+    /* a missing list or contact: DP_ENOTFOUND */
+    rc = q_exec(sq, Q_MEMBER_ADD, "list_add", e, QARGS(qi(list_id), qi(contact_id)));
     if (rc == DP_OK && sqlite3_changes(sq->db) == 1) {
         if (sq->pend_members && sq->pend_list != list_id)
             rc = members_flush(sq, e);
@@ -1441,10 +1349,9 @@ static int sq_list_members(store *st, int64_t ws, int64_t list_id, int64_t limit
                            void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int rows = 0;
     int rc;
-    int step;
 
     /* The workspace check, so that another workspace's list is not found. */
     rc = lists_each(sq, Q_LIST_GET, ws, list_id, NULL, NULL, &rows, e);
@@ -1452,21 +1359,9 @@ static int sq_list_members(store *st, int64_t ws, int64_t list_id, int64_t limit
         return rc;
     if (rows == 0)
         return not_found(e, "list", list_id);
-    s = q_get(sq, Q_MEMBERS, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, list_id) || b_i64(s, 2, sql_limit(limit))) {
-        rc = db_fail(sq->db, e, "list_members");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    rc = q_bind(sq, &s, Q_MEMBERS, "list_members", e, QARGS(qi(list_id), qi(sql_limit(limit))));
+    while (rc == DP_OK && q_next(sq, s, "list_members", &rc, e))
         rc = cb(ud, c_text(s, 0), c_text(s, 1), c_text(s, 2));
-        if (rc != 0)
-            goto out;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "list_members");
-out:
     q_done(s);
     return rc;
 }
@@ -1479,45 +1374,29 @@ static void read_message(sqlite3_stmt *q, struct st_message *m);
  * changed. */
 static int write2(struct sq *sq, enum qid id, int64_t a, int64_t b, int *changed, dp_err *e)
 {
-    sqlite3_stmt *s = NULL;
+    const struct qarg args[] = {qi(a), qi(b)};
     int rc = write_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, id, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, a) || (sqlite3_bind_parameter_count(s) > 1 && b_i64(s, 2, b)))
-        rc = db_fail(sq->db, e, q_name[id]);
-    else
-        rc = step_done(sq, s, e, q_name[id]);
+    rc = q_exec(sq, id, q_name[id], e, args, sqlite3_bind_parameter_count(sq->q[id]) > 1 ? 2 : 1);
     if (rc == DP_OK && changed)
         *changed = sqlite3_changes(sq->db);
-    q_done(s);
     return rc;
 }
 
 static int sq_list_rename(store *st, int64_t ws, int64_t id, const char *name, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc;
     if (!name || !*name)
         return dp_err_set(e, DP_EINVAL, "list_rename: name is required");
-    if ((rc = write_begin(sq, e)) != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_LIST_RENAME, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, name)) {
-        rc = db_fail(sq->db, e, "list_rename");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "list_rename");
+    rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_LIST_RENAME, "list_rename", e, QARGS(qi(ws), qi(id), qt(name)));
     if (rc == DP_ECONFLICT)
         rc = dp_err_set(e, DP_ECONFLICT, "a list named \"%s\" already exists", name);
     else if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "list", id);
-out:
-    q_done(s);
     return rc;
 }
 
@@ -1554,8 +1433,8 @@ static int sq_list_remove(store *st, int64_t list_id, int64_t contact_id, int *r
 static int contacts_each(struct sq *sq, sqlite3_stmt *s, const char *what, st_contact_cb cb,
                          void *ud, int *rows, dp_err *e)
 {
-    int step, rc = DP_OK;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = DP_OK;
+    while (rc == DP_OK && q_next(sq, s, what, &rc, e)) {
         struct st_contact c = {
             .id = c_i64(s, 0),
             .ws = c_i64(s, 1),
@@ -1567,11 +1446,9 @@ static int contacts_each(struct sq *sq, sqlite3_stmt *s, const char *what, st_co
         };
         if (rows)
             (*rows)++;
-        if (cb && (rc = cb(ud, &c)) != 0)
-            return rc;
+        if (cb)
+            rc = cb(ud, &c);
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, what);
     return rc;
 }
 
@@ -1579,18 +1456,16 @@ static int sq_list_members_page(store *st, int64_t ws, int64_t list_id, int64_t 
                                 int64_t limit, st_contact_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int rows = 0;
     int rc = lists_each(sq, Q_LIST_GET, ws, list_id, NULL, NULL, &rows, e);
     if (rc != DP_OK)
         return rc;
     if (rows == 0)
         return not_found(e, "list", list_id);
-    if (!(s = q_get(sq, Q_MEMBERS_PAGE, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, list_id) || b_i64(s, 2, after) || b_i64(s, 3, sql_limit(limit)))
-        rc = db_fail(sq->db, e, "list_members_page");
-    else
+    rc = q_bind(sq, &s, Q_MEMBERS_PAGE, "list_members_page", e,
+                QARGS(qi(list_id), qi(after), qi(sql_limit(limit))));
+    if (rc == DP_OK)
         rc = contacts_each(sq, s, "list_members_page", cb, ud, NULL, e);
     q_done(s);
     return rc;
@@ -1600,14 +1475,10 @@ static int sq_contact_search(store *st, int64_t ws, const char *digits, const ch
                              int64_t after, int64_t limit, st_contact_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_CONTACT_SEARCH, e);
-    int rc;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, after) || b_text(s, 3, digits) || b_text(s, 4, text) ||
-        b_i64(s, 5, sql_limit(limit)))
-        rc = db_fail(sq->db, e, "contact_search");
-    else
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_CONTACT_SEARCH, "contact_search", e,
+                    QARGS(qi(ws), qi(after), qt(digits), qt(text), qi(sql_limit(limit))));
+    if (rc == DP_OK)
         rc = contacts_each(sq, s, "contact_search", cb, ud, NULL, e);
     q_done(s);
     return rc;
@@ -1617,14 +1488,11 @@ static int sq_contact_get(store *st, int64_t ws, int64_t id, const char *phone, 
                           void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, phone ? Q_CONTACT_BY_PHONE : Q_CONTACT_GET, e);
+    sqlite3_stmt *s;
     int rows = 0;
-    int rc;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || (phone ? b_text(s, 2, phone) : b_i64(s, 2, id)))
-        rc = db_fail(sq->db, e, "contact_get");
-    else
+    int rc = q_bind(sq, &s, phone ? Q_CONTACT_BY_PHONE : Q_CONTACT_GET, "contact_get", e,
+                    QARGS(qi(ws), phone ? qt(phone) : qi(id)));
+    if (rc == DP_OK)
         rc = contacts_each(sq, s, "contact_get", cb, ud, &rows, e);
     q_done(s);
     if (rc == DP_OK && rows == 0) {
@@ -1640,31 +1508,15 @@ static int sq_contact_lists(store *st, int64_t ws, int64_t contact_id, st_list_c
                             dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
-    int step;
+    sqlite3_stmt *s;
     int rc = members_flush(sq, e);
     if (rc != DP_OK)
         return rc;
-    if (!(s = q_get(sq, Q_CONTACT_LISTS, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, contact_id)) {
-        rc = db_fail(sq->db, e, "contact_lists");
-        goto out;
+    rc = q_bind(sq, &s, Q_CONTACT_LISTS, "contact_lists", e, QARGS(qi(ws), qi(contact_id)));
+    while (rc == DP_OK && q_next(sq, s, "contact_lists", &rc, e)) {
+        struct st_list l = read_list(s);
+        rc = cb(ud, &l);
     }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct st_list l = {
-            .id = c_i64(s, 0),
-            .ws = c_i64(s, 1),
-            .name = c_text(s, 2),
-            .members = c_i64(s, 3),
-            .created_at = c_i64(s, 4),
-        };
-        if ((rc = cb(ud, &l)) != 0)
-            goto out;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "contact_lists");
-out:
     q_done(s);
     return rc;
 }
@@ -1673,25 +1525,14 @@ static int sq_contact_history(store *st, int64_t ws, const char *phone, int64_t 
                               int64_t limit, st_history_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_CONTACT_HISTORY, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_i64(s, 3, before) ||
-        b_i64(s, 4, sql_limit(limit))) {
-        rc = db_fail(sq->db, e, "contact_history");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_CONTACT_HISTORY, "contact_history", e,
+                    QARGS(qi(ws), qt(phone), qi(before), qi(sql_limit(limit))));
+    while (rc == DP_OK && q_next(sq, s, "contact_history", &rc, e)) {
         struct st_message m;
         read_message(s, &m);
-        if ((rc = cb(ud, &m, c_text(s, MC_CLICKED_AT + 1))) != 0)
-            goto out;
+        rc = cb(ud, &m, c_text(s, MC_CLICKED_AT + 1));
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "contact_history");
-out:
     q_done(s);
     return rc;
 }
@@ -1756,10 +1597,9 @@ static int read_campaign(sqlite3_stmt *q, struct st_campaign *c, int copy, dp_er
 static int sq_campaign_create(store *st, struct st_campaign *c, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    struct qarg a[13 + MS__COUNT];
     char *spec = NULL;
     int64_t total = 0;
-    int bad = 0;
     int rc;
 
     if (!c->name)
@@ -1769,33 +1609,31 @@ static int sq_campaign_create(store *st, struct st_campaign *c, dp_err *e)
         rc = write_begin(sq, e);
     if (rc != DP_OK)
         goto out;
-    s = q_get(sq, Q_CAMP_INSERT, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
     if (c->created_at == 0)
         c->created_at = now_ms();
-    bad = b_i64(s, 1, c->ws) || b_text(s, 2, c->name) || b_i64(s, 3, c->status) ||
-          b_text(s, 4, c->state_reason) || b_text(s, 5, spec) || b_i64(s, 6, c->start_at) ||
-          b_i64(s, 7, c->created_at) || b_i64(s, 8, c->started_at) || b_i64(s, 9, c->finished_at) ||
-          b_i64(s, 10, c->next_send_at) || b_i64(s, 11, c->sends_since_rest) ||
-          b_i64(s, 12, c->rest_until);
-    for (int i = 0; i < MS__COUNT && !bad; i++) {
-        bad = b_i64(s, 13 + i, c->counts[i]);
+    a[0] = qi(c->ws);
+    a[1] = qt(c->name);
+    a[2] = qi(c->status);
+    a[3] = qt(c->state_reason);
+    a[4] = qt(spec);
+    a[5] = qi(c->start_at);
+    a[6] = qi(c->created_at);
+    a[7] = qi(c->started_at);
+    a[8] = qi(c->finished_at);
+    a[9] = qi(c->next_send_at);
+    a[10] = qi(c->sends_since_rest);
+    a[11] = qi(c->rest_until);
+    for (int i = 0; i < MS__COUNT; i++) {
+        a[12 + i] = qi(c->counts[i]);
         total += c->counts[i];
     }
-    if (bad || b_i64(s, 13 + MS__COUNT, total)) {
-        rc = db_fail(sq->db, e, "campaign_create");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "campaign_create");
+    a[12 + MS__COUNT] = qi(total);
+    rc = q_exec(sq, Q_CAMP_INSERT, "campaign_create", e, a, 13 + MS__COUNT);
     if (rc == DP_OK) {
         c->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
         c->total = total;
     }
 out:
-    q_done(s);
     free(spec);
     return rc;
 }
@@ -1803,7 +1641,6 @@ out:
 static int sq_campaign_update(store *st, const struct st_campaign *c, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     char *spec = NULL;
     int rc;
 
@@ -1812,26 +1649,13 @@ static int sq_campaign_update(store *st, const struct st_campaign *c, dp_err *e)
     rc = json_text(c->spec, &spec, e);
     if (rc == DP_OK)
         rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        goto out;
-    s = q_get(sq, Q_CAMP_UPDATE, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, c->ws) || b_i64(s, 2, c->id) || b_text(s, 3, c->name) ||
-        b_i64(s, 4, c->status) || b_text(s, 5, c->state_reason) || b_text(s, 6, spec) ||
-        b_i64(s, 7, c->start_at) || b_i64(s, 8, c->started_at) || b_i64(s, 9, c->finished_at) ||
-        b_i64(s, 10, c->next_send_at) || b_i64(s, 11, c->sends_since_rest) ||
-        b_i64(s, 12, c->rest_until)) {
-        rc = db_fail(sq->db, e, "campaign_update");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "campaign_update");
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_CAMP_UPDATE, "campaign_update", e,
+                    QARGS(qi(c->ws), qi(c->id), qt(c->name), qi(c->status), qt(c->state_reason),
+                          qt(spec), qi(c->start_at), qi(c->started_at), qi(c->finished_at),
+                          qi(c->next_send_at), qi(c->sends_since_rest), qi(c->rest_until)));
     if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "campaign", c->id);
-out:
-    q_done(s);
     free(spec);
     return rc;
 }
@@ -1839,24 +1663,14 @@ out:
 static int sq_campaign_get(store *st, int64_t ws, int64_t id, struct st_campaign *out, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_CAMP_GET, e);
-    int rc = DP_OK;
-    int step;
+    sqlite3_stmt *s;
+    int rc;
     memset(out, 0, sizeof *out);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
-        rc = db_fail(sq->db, e, "campaign_get");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    rc = q_one(sq, &s, Q_CAMP_GET, "campaign_get", e, QARGS(qi(ws), qi(id)));
+    if (rc == DP_OK)
         rc = read_campaign(s, out, 1, e);
-    else if (step == SQLITE_DONE)
+    else if (rc == DP_ENOTFOUND)
         rc = not_found(e, "campaign", id);
-    else
-        rc = db_fail(sq->db, e, "campaign_get");
-out:
     q_done(s);
     return rc;
 }
@@ -1865,64 +1679,41 @@ static int sq_campaign_list(store *st, int64_t ws, int status, st_campaign_cb cb
                             dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_CAMP_LIST, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, status)) {
-        rc = db_fail(sq->db, e, "campaign_list");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_CAMP_LIST, "campaign_list", e, QARGS(qi(ws), qi(status)));
+    while (rc == DP_OK && q_next(sq, s, "campaign_list", &rc, e)) {
         struct st_campaign row;
         rc = read_campaign(s, &row, 0, e);
         if (rc != DP_OK)
-            goto out;
+            break;
         rc = cb(ud, &row);
         json_decref(row.spec);
-        if (rc != 0)
-            goto out;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "campaign_list");
-out:
     q_done(s);
     return rc;
 }
 
 static int counts_add(struct sq *sq, int64_t id, const int64_t delta[MS__COUNT], dp_err *e)
 {
-    sqlite3_stmt *s = NULL;
+    struct qarg a[2 + MS__COUNT];
     int64_t total = 0;
     int any = 0;
-    int bad = 0;
     int rc;
 
     for (int i = 0; i < MS__COUNT; i++) {
         total += delta[i];
         any |= delta[i] != 0;
+        a[1 + i] = qi(delta[i]);
     }
     if (!any)
         return DP_OK; /* the engine calls this every turn; do not open a transaction for nothing */
+    a[0] = qi(id);
+    a[1 + MS__COUNT] = qi(total);
     rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    s = q_get(sq, Q_CAMP_COUNTS, e);
-    if (!s)
-        return DP_EINTERNAL;
-    bad = b_i64(s, 1, id);
-    for (int i = 0; i < MS__COUNT && !bad; i++)
-        bad = b_i64(s, 2 + i, delta[i]);
-    if (bad || b_i64(s, 2 + MS__COUNT, total)) {
-        rc = db_fail(sq->db, e, "campaign_counts_add");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "campaign_counts_add");
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_CAMP_COUNTS, "campaign_counts_add", e, a, 2 + MS__COUNT);
     if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "campaign", id);
-out:
-    q_done(s);
     return rc;
 }
 
@@ -1963,30 +1754,21 @@ static void read_message(sqlite3_stmt *q, struct st_message *m)
 static int sq_message_insert(store *st, struct st_message *m, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc;
     if (!m->phone)
         return dp_err_set(e, DP_EINVAL, "message_insert: phone is required");
     rc = write_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, Q_MSG_INSERT, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, m->campaign_id) || b_text(s, 2, m->phone) || b_text(s, 3, m->name) ||
-        b_text(s, 4, m->vars) || b_i64(s, 5, m->status) || b_i64(s, 6, m->attempts) ||
-        b_i64(s, 7, m->sender_id) || b_text(s, 8, m->provider_id) || b_text(s, 9, m->error_code) ||
-        b_text(s, 10, m->error_detail) || b_i64(s, 11, m->queued_at) || b_i64(s, 12, m->sent_at) ||
-        b_i64(s, 13, m->delivered_at) || b_i64(s, 14, m->read_at) || b_i64(s, 15, m->failed_at) ||
-        b_i64(s, 16, m->next_attempt_at)) {
-        rc = db_fail(sq->db, e, "message_insert");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "message_insert"); /* a missing campaign: DP_ENOTFOUND */
+    /* a missing campaign: DP_ENOTFOUND */
+    rc = q_exec(sq, Q_MSG_INSERT, "message_insert", e,
+                QARGS(qi(m->campaign_id), qt(m->phone), qt(m->name), qt(m->vars), qi(m->status),
+                      qi(m->attempts), qi(m->sender_id), qt(m->provider_id), qt(m->error_code),
+                      qt(m->error_detail), qi(m->queued_at), qi(m->sent_at),
+                      qi(m->delivered_at), qi(m->read_at), qi(m->failed_at),
+                      qi(m->next_attempt_at)));
     if (rc == DP_OK)
         m->id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-out:
-    q_done(s);
     return rc;
 }
 
@@ -1994,26 +1776,16 @@ out:
 static int sq_message_update(store *st, const struct st_message *m, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc = write_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, Q_MSG_UPDATE, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, m->id) || b_i64(s, 2, m->status) || b_i64(s, 3, m->attempts) ||
-        b_i64(s, 4, m->sender_id) || b_text(s, 5, m->provider_id) || b_text(s, 6, m->error_code) ||
-        b_text(s, 7, m->error_detail) || b_i64(s, 8, m->queued_at) || b_i64(s, 9, m->sent_at) ||
-        b_i64(s, 10, m->delivered_at) || b_i64(s, 11, m->read_at) || b_i64(s, 12, m->failed_at) ||
-        b_i64(s, 13, m->next_attempt_at)) {
-        rc = db_fail(sq->db, e, "message_update");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "message_update");
+    rc = q_exec(sq, Q_MSG_UPDATE, "message_update", e,
+                QARGS(qi(m->id), qi(m->status), qi(m->attempts), qi(m->sender_id),
+                      qt(m->provider_id), qt(m->error_code), qt(m->error_detail),
+                      qi(m->queued_at), qi(m->sent_at), qi(m->delivered_at), qi(m->read_at),
+                      qi(m->failed_at), qi(m->next_attempt_at)));
     if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "message", m->id);
-out:
-    q_done(s);
     return rc;
 }
 
@@ -2021,26 +1793,14 @@ out:
 static int messages_each(struct sq *sq, enum qid id, int64_t campaign_id, int status,
                          int64_t after_id, int64_t limit, st_message_cb cb, void *ud, dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, id, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, after_id) || b_i64(s, 3, sql_limit(limit)) ||
-        (id == Q_MSG_LIST_STATUS && b_i64(s, 4, status))) {
-        rc = db_fail(sq->db, e, q_name[id]);
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    const struct qarg a[] = {qi(campaign_id), qi(after_id), qi(sql_limit(limit)), qi(status)};
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, id, q_name[id], e, a, id == Q_MSG_LIST_STATUS ? 4 : 3);
+    while (rc == DP_OK && q_next(sq, s, q_name[id], &rc, e)) {
         struct st_message m;
         read_message(s, &m);
         rc = cb(ud, &m);
-        if (rc != 0)
-            goto out;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, q_name[id]);
-out:
     q_done(s);
     return rc;
 }
@@ -2088,11 +1848,10 @@ static int sq_message_receipt(store *st, int64_t sender_id, const char *provider
                               int64_t *campaign_id, int *old_status, int *changed, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int64_t msg_id = 0;
     int old = 0;
     int rc = DP_OK;
-    int step;
 
     *changed = 0;
     if (new_status != MS_SENT && new_status != MS_DELIVERED && new_status != MS_READ &&
@@ -2107,53 +1866,33 @@ static int sq_message_receipt(store *st, int64_t sender_id, const char *provider
     if (rc != DP_OK)
         return rc;
 
-    s = q_get(sq, Q_MSG_RECEIPT_FIND, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id)) {
-        rc = db_fail(sq->db, e, "message_receipt");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    rc = q_one(sq, &s, Q_MSG_RECEIPT_FIND, "message_receipt", e,
+               QARGS(qi(sender_id), qt(provider_id)));
+    if (rc == DP_OK) {
         msg_id = c_i64(s, 0);
         *campaign_id = c_i64(s, 1);
         old = sqlite3_column_int(s, 2);
         *old_status = old;
-    } else if (step == SQLITE_DONE) {
+    } else if (rc == DP_ENOTFOUND) {
         rc = dp_err_set(e, DP_ENOTFOUND, "no message with provider id \"%s\" from sender %lld",
                         provider_id, (long long)sender_id);
-    } else {
-        rc = db_fail(sq->db, e, "message_receipt");
     }
     q_done(s);
-    s = NULL;
     if (rc != DP_OK || !receipt_moves(old, new_status))
-        goto out; /* a late or repeated receipt changes nothing */
+        return rc; /* a late or repeated receipt changes nothing */
 
-    s = q_get(sq, Q_MSG_RECEIPT_SET, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, msg_id) || b_i64(s, 2, new_status) || b_i64(s, 3, at) ||
-        b_text(s, 4, new_status == MS_FAILED ? code : NULL) ||
-        b_text(s, 5, new_status == MS_FAILED ? detail : NULL)) {
-        rc = db_fail(sq->db, e, "message_receipt");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "message_receipt");
+    rc = q_exec(sq, Q_MSG_RECEIPT_SET, "message_receipt", e,
+                QARGS(qi(msg_id), qi(new_status), qi(at),
+                      qt(new_status == MS_FAILED ? code : NULL),
+                      qt(new_status == MS_FAILED ? detail : NULL)));
     if (rc == DP_OK)
         *changed = 1;
-out:
-    q_done(s);
     return rc;
 }
 
 static int sq_message_recover(store *st, int64_t campaign_id, int resend, int64_t *n, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int64_t delta[MS__COUNT] = {0};
     int to = resend ? MS_QUEUED : MS_UNKNOWN;
     int64_t moved = 0;
@@ -2163,28 +1902,14 @@ static int sq_message_recover(store *st, int64_t campaign_id, int resend, int64_
     rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    s = q_get(sq, Q_MSG_RECOVER, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, to)) {
-        rc = db_fail(sq->db, e, "message_recover");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "message_recover");
-    if (rc != DP_OK)
-        goto out;
-    moved = (int64_t)sqlite3_changes64(sq->db);
-    q_done(s);
-    s = NULL;
+    rc = q_exec(sq, Q_MSG_RECOVER, "message_recover", e, QARGS(qi(campaign_id), qi(to)));
+    if (rc == DP_OK)
+        moved = (int64_t)sqlite3_changes64(sq->db);
     if (moved > 0) {
         delta[MS_SENDING] = -moved;
         delta[to] = moved;
         rc = counts_add(sq, campaign_id, delta, e);
     }
-out:
-    q_done(s);
     rc = op_end(sq, rc, e);
     if (rc == DP_OK)
         *n = moved;
@@ -2197,9 +1922,9 @@ static int sq_message_reply(store *st, int64_t sender_id, const char *phone,
                             dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int64_t msg_id = 0, replied_at = 0, clicked_at = 0;
-    int rc, step;
+    int rc;
     *first_reply = *first_click = 0;
     if (!phone)
         return dp_err_set(e, DP_EINVAL, "message_reply: phone is required");
@@ -2208,63 +1933,32 @@ static int sq_message_reply(store *st, int64_t sender_id, const char *phone,
         return rc;
     /* the quoted message first; a quote of something disparo did not send
      * (or no quote at all) falls back to the latest send to that phone */
-    for (int pass = context_id ? 0 : 1; pass < 2 && !msg_id; pass++) {
-        s = q_get(sq, pass == 0 ? Q_MSG_REPLY_BY_CONTEXT : Q_MSG_REPLY_BY_PHONE, e);
-        if (!s) {
-            rc = DP_EINTERNAL;
-            goto out;
-        }
-        if (b_i64(s, 1, sender_id) || b_text(s, 2, pass == 0 ? context_id : phone)) {
-            rc = db_fail(sq->db, e, "message_reply");
-            goto out;
-        }
-        step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+    for (int pass = context_id ? 0 : 1; pass < 2 && !msg_id && rc == DP_OK; pass++) {
+        rc = q_one(sq, &s, pass == 0 ? Q_MSG_REPLY_BY_CONTEXT : Q_MSG_REPLY_BY_PHONE,
+                   "message_reply", e, QARGS(qi(sender_id), qt(pass == 0 ? context_id : phone)));
+        if (rc == DP_OK) {
             msg_id = c_i64(s, 0);
             *campaign_id = c_i64(s, 1);
             replied_at = c_i64(s, 2);
             clicked_at = c_i64(s, 3);
-        } else if (step != SQLITE_DONE) {
-            rc = db_fail(sq->db, e, "message_reply");
-            goto out;
+        } else if (rc == DP_ENOTFOUND) {
+            rc = DP_OK;
         }
         q_done(s);
-        s = NULL;
     }
-    if (!msg_id) {
+    if (rc == DP_OK && !msg_id)
         rc = dp_err_set(e, DP_ENOTFOUND, "no message from sender %lld to %s to answer",
                         (long long)sender_id, phone);
-        goto out;
-    }
-    s = q_get(sq, Q_MSG_REPLY_SET, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, msg_id) || b_text(s, 2, text) || b_text(s, 3, button_id) || b_i64(s, 4, at)) {
-        rc = db_fail(sq->db, e, "message_reply");
-        goto out;
-    }
-    if ((rc = step_done(sq, s, e, "message_reply")) != DP_OK)
-        goto out;
-    q_done(s);
-    s = NULL;
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_MSG_REPLY_SET, "message_reply", e,
+                    QARGS(qi(msg_id), qt(text), qt(button_id), qi(at)));
+    if (rc != DP_OK)
+        return op_end(sq, rc, e);
     *first_reply = replied_at == 0;
     *first_click = button_id && clicked_at == 0;
-    if (*first_reply || *first_click) {
-        s = q_get(sq, Q_CAMP_REPLIES, e);
-        if (!s) {
-            rc = DP_EINTERNAL;
-            goto out;
-        }
-        if (b_i64(s, 1, *campaign_id) || b_i64(s, 2, *first_reply) || b_i64(s, 3, *first_click)) {
-            rc = db_fail(sq->db, e, "message_reply");
-            goto out;
-        }
-        rc = step_done(sq, s, e, "message_reply");
-    }
-out:
-    q_done(s);
+    if (*first_reply || *first_click)
+        rc = q_exec(sq, Q_CAMP_REPLIES, "message_reply", e,
+                    QARGS(qi(*campaign_id), qi(*first_reply), qi(*first_click)));
     return op_end(sq, rc, e);
 }
 
@@ -2273,31 +1967,10 @@ static int sq_receipt_park(store *st, int64_t sender_id, const char *provider_id
 {
     struct sq *sq = sq_of(st);
     int rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    sqlite3_stmt *s = q_get(sq, Q_EARLY_PARK, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id) || b_i64(s, 3, status) ||
-        b_i64(s, 4, at) || b_text(s, 5, code) || b_text(s, 6, detail))
-        rc = db_fail(sq->db, e, "receipt_park");
-    else
-        rc = step_done(sq, s, e, "receipt_park");
-    q_done(s);
-    return rc;
-}
-
-static int scalar(struct sq *sq, int q, int64_t *out, const char *what, dp_err *e)
-{
-    sqlite3_stmt *s = q_get(sq, q, e);
-    int rc = DP_OK;
-    if (!s)
-        return DP_EINTERNAL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *out = c_i64(s, 0);
-    else
-        rc = db_fail(sq->db, e, what);
-    q_done(s);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_EARLY_PARK, "receipt_park", e,
+                    QARGS(qi(sender_id), qt(provider_id), qi(status), qi(at), qt(code),
+                          qt(detail)));
     return rc;
 }
 
@@ -2318,38 +1991,21 @@ static int sq_receipt_take(store *st, int64_t sender_id, const char *provider_id
                            st_receipt_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_EARLY_TAKE, e);
-    int rc = DP_OK, step, found = 0;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id)) {
-        rc = db_fail(sq->db, e, "receipt_take");
-        goto out;
-    }
+    sqlite3_stmt *s;
+    int found = 0;
+    int rc = q_bind(sq, &s, Q_EARLY_TAKE, "receipt_take", e,
+                    QARGS(qi(sender_id), qt(provider_id)));
     /* applied in status order (sent < delivered < read), as they happened */
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == DP_OK && q_next(sq, s, "receipt_take", &rc, e)) {
         found = 1;
-        int r = cb(ud, sqlite3_column_int(s, 0), c_i64(s, 1), c_text(s, 2), c_text(s, 3));
-        if (r) {
-            rc = r;
-            goto out;
-        }
+        rc = cb(ud, sqlite3_column_int(s, 0), c_i64(s, 1), c_text(s, 2), c_text(s, 3));
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "receipt_take");
-out:
     q_done(s);
     if (rc == DP_OK && found) {
-        if ((rc = write_begin(sq, e)) != DP_OK)
-            return rc;
-        s = q_get(sq, Q_EARLY_DROP, e);
-        if (!s)
-            return DP_EINTERNAL;
-        if (b_i64(s, 1, sender_id) || b_text(s, 2, provider_id))
-            rc = db_fail(sq->db, e, "receipt_take");
-        else
-            rc = step_done(sq, s, e, "receipt_take");
-        q_done(s);
+        rc = write_begin(sq, e);
+        if (rc == DP_OK)
+            rc = q_exec(sq, Q_EARLY_DROP, "receipt_take", e,
+                        QARGS(qi(sender_id), qt(provider_id)));
     }
     return rc;
 }
@@ -2367,50 +2023,29 @@ static const struct {
 static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, int64_t *days,
                      dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, Q_RLIST_FIND, e);
-    int rc = DP_OK, step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, name)) {
-        rc = db_fail(sq->db, e, "restriction_add");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    size_t i;
+    int rc = q_one(sq, &s, Q_RLIST_FIND, "restriction_add", e, QARGS(qi(ws), qt(name)));
+    if (rc == DP_OK) {
         *id = c_i64(s, 0);
         *days = c_i64(s, 1);
-        goto out;
-    }
-    if (step != SQLITE_DONE) {
-        rc = db_fail(sq->db, e, "restriction_add");
-        goto out;
     }
     q_done(s);
-    s = NULL;
-    size_t i;
+    if (rc != DP_ENOTFOUND)
+        return rc;
     for (i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
         if (strcmp(builtin_lists[i].name, name) == 0)
             break;
-    if (i == sizeof builtin_lists / sizeof builtin_lists[0]) {
-        rc = dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
-        goto out;
-    }
-    if ((rc = write_begin(sq, e)) != DP_OK)
-        goto out;
-    s = q_get(sq, Q_RLIST_INSERT, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, builtin_lists[i].days) ||
-        b_i64(s, 4, now_ms())) {
-        rc = db_fail(sq->db, e, "restriction_add");
-        goto out;
-    }
-    if ((rc = step_done(sq, s, e, "restriction_add")) == DP_OK) {
+    if (i == sizeof builtin_lists / sizeof builtin_lists[0])
+        return dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
+    rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RLIST_INSERT, "restriction_add", e,
+                    QARGS(qi(ws), qt(name), qi(builtin_lists[i].days), qi(now_ms())));
+    if (rc == DP_OK) {
         *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
         *days = builtin_lists[i].days;
     }
-out:
-    q_done(s);
     return rc;
 }
 
@@ -2423,23 +2058,11 @@ static int sq_restriction_add(store *st, int64_t ws, const char *list, const cha
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    sqlite3_stmt *s = NULL;
-    if ((rc = rlist_get(sq, ws, list, &list_id, &days, e)) != DP_OK)
-        goto out;
-    s = q_get(sq, Q_RESTRICT_ADD, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, list_id) || b_i64(s, 2, ws) || b_text(s, 3, phone) ||
-        b_i64(s, 4, sender_id) || b_text(s, 5, reason) || b_text(s, 6, source) ||
-        b_i64(s, 7, at) || b_i64(s, 8, days ? at + days * 86400000LL : 0)) {
-        rc = db_fail(sq->db, e, "restriction_add");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "restriction_add");
-out:
-    q_done(s);
+    rc = rlist_get(sq, ws, list, &list_id, &days, e);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RESTRICT_ADD, "restriction_add", e,
+                    QARGS(qi(list_id), qi(ws), qt(phone), qi(sender_id), qt(reason), qt(source),
+                          qi(at), qi(days ? at + days * 86400000LL : 0)));
     return op_end(sq, rc, e);
 }
 
@@ -2448,22 +2071,15 @@ static int sq_restriction_check(store *st, int64_t ws, const char *phone, const 
                                 dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_RESTRICT_CHECK, e);
-    int rc = DP_OK, step;
-    if (!s)
-        return DP_EINTERNAL;
+    sqlite3_stmt *s;
+    int rc;
     list[0] = '\0';
-    if (b_i64(s, 1, ws) || b_text(s, 2, phone) || b_text(s, 3, alt ? alt : phone) ||
-        b_i64(s, 4, sender_id) || b_i64(s, 5, now)) {
-        rc = db_fail(sq->db, e, "restriction_check");
-        goto out;
-    }
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    rc = q_one(sq, &s, Q_RESTRICT_CHECK, "restriction_check", e,
+               QARGS(qi(ws), qt(phone), qt(alt ? alt : phone), qi(sender_id), qi(now)));
+    if (rc == DP_OK)
         snprintf(list, cap, "%s", c_text(s, 0));
-    else if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "restriction_check");
-out:
+    else if (rc == DP_ENOTFOUND)
+        rc = DP_OK;
     q_done(s);
     return rc;
 }
@@ -2476,43 +2092,25 @@ static const char *const default_keywords[] = {"PARAR", "SAIR", "STOP", "CANCELA
  * operator who deleted them all keeps none. */
 static int kw_seed(struct sq *sq, int64_t ws, dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, Q_KW_SEEDED, e);
-    int rc = DP_OK, seeded = 0;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || sqlite3_step(s) != SQLITE_ROW)
-        rc = db_fail(sq->db, e, "keyword_rules");
-    else
+    sqlite3_stmt *s;
+    int seeded = 0;
+    int rc = q_one(sq, &s, Q_KW_SEEDED, "keyword_rules", e, QARGS(qi(ws)));
+    if (rc == DP_OK)
         seeded = sqlite3_column_int(s, 0);
+    else if (rc == DP_ENOTFOUND) /* EXISTS always gives a row */
+        rc = db_fail(sq->db, e, "keyword_rules");
     q_done(s);
     if (rc != DP_OK || seeded)
         return rc;
     /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
     if ((rc = op_begin(sq, e)) != DP_OK)
         return rc;
-    for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++) {
-        s = q_get(sq, Q_KW_INSERT, e);
-        if (!s) {
-            rc = DP_EINTERNAL;
-            break;
-        }
-        if (b_i64(s, 1, ws) || b_text(s, 2, default_keywords[i]) || b_text(s, 3, "contains") ||
-            b_i64(s, 4, 0) || b_text(s, 5, "do_not_disturb") || b_i64(s, 6, now_ms()))
-            rc = db_fail(sq->db, e, "keyword_rules");
-        else
-            rc = step_done(sq, s, e, "keyword_rules");
-        q_done(s);
-    }
-    if (rc == DP_OK) {
-        s = q_get(sq, Q_KW_SEED_MARK, e);
-        if (!s)
-            rc = DP_EINTERNAL;
-        else if (b_i64(s, 1, ws))
-            rc = db_fail(sq->db, e, "keyword_rules");
-        else
-            rc = step_done(sq, s, e, "keyword_rules");
-        q_done(s);
-    }
+    for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++)
+        rc = q_exec(sq, Q_KW_INSERT, "keyword_rules", e,
+                    QARGS(qi(ws), qt(default_keywords[i]), qt("contains"), qi(0),
+                          qt("do_not_disturb"), qi(now_ms())));
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_KW_SEED_MARK, "keyword_rules", e, QARGS(qi(ws)));
     return op_end(sq, rc, e);
 }
 
@@ -2520,26 +2118,12 @@ static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, d
 {
     struct sq *sq = sq_of(st);
     sqlite3_stmt *s;
-    int rc, step;
+    int rc;
     if ((rc = kw_seed(sq, ws, e)) != DP_OK)
         return rc;
-    s = q_get(sq, Q_KW_LIST, e);
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws)) {
-        rc = db_fail(sq->db, e, "keyword_rules");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        int r = cb(ud, c_text(s, 0), c_text(s, 1), sqlite3_column_int(s, 2), c_text(s, 3));
-        if (r) {
-            rc = r;
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "keyword_rules");
-out:
+    rc = q_bind(sq, &s, Q_KW_LIST, "keyword_rules", e, QARGS(qi(ws)));
+    while (rc == DP_OK && q_next(sq, s, "keyword_rules", &rc, e))
+        rc = cb(ud, c_text(s, 0), c_text(s, 1), sqlite3_column_int(s, 2), c_text(s, 3));
     q_done(s);
     return rc;
 }
@@ -2568,15 +2152,9 @@ static int rlists_ensure(struct sq *sq, int64_t ws, dp_err *e)
 static int rlist_rows(struct sq *sq, int64_t ws, int64_t id, const char *name, int64_t now,
                       st_rlist_cb cb, void *ud, int *found, dp_err *e)
 {
-    sqlite3_stmt *s = q_get(sq, Q_RLIST_SEL, e);
-    int rc = DP_OK, step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, now) || b_i64(s, 3, id) || b_text(s, 4, name)) {
-        rc = db_fail(sq->db, e, "rlist");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_RLIST_SEL, "rlist", e, QARGS(qi(ws), qi(now), qi(id), qt(name)));
+    while (rc == DP_OK && q_next(sq, s, "rlist", &rc, e)) {
         struct st_rlist l = {.id = c_i64(s, 0),
                              .ws = ws,
                              .retention_days = c_i64(s, 2),
@@ -2586,15 +2164,8 @@ static int rlist_rows(struct sq *sq, int64_t ws, int64_t id, const char *name, i
         l.builtin = rlist_is_builtin(l.name);
         if (found)
             *found = 1;
-        int r = cb(ud, &l);
-        if (r) {
-            rc = r;
-            goto out;
-        }
+        rc = cb(ud, &l);
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "rlist");
-out:
     q_done(s);
     return rc;
 }
@@ -2636,29 +2207,31 @@ static int sq_rlist_create(store *st, int64_t ws, const char *name, int64_t rete
                            int64_t *id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
     /* built-in names are taken even before the built-in list exists */
-    if ((rc = rlists_ensure(sq, ws, e)) != DP_OK)
-        goto out;
-    if (!(s = q_get(sq, Q_RLIST_INSERT, e))) {
-        rc = DP_EINTERNAL;
-        goto out;
+    rc = rlists_ensure(sq, ws, e);
+    if (rc == DP_OK) {
+        rc = q_exec(sq, Q_RLIST_INSERT, "rlist_create", e,
+                    QARGS(qi(ws), qt(name), qi(retention_days), qi(now_ms())));
+        if (rc == DP_OK)
+            *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
+        else if (rc == DP_ECONFLICT)
+            dp_err_set(e, DP_ECONFLICT, "a restriction list named %s already exists", name);
     }
-    if (b_i64(s, 1, ws) || b_text(s, 2, name) || b_i64(s, 3, retention_days) ||
-        b_i64(s, 4, now_ms())) {
-        rc = db_fail(sq->db, e, "rlist_create");
-        goto out;
-    }
-    if ((rc = step_done(sq, s, e, "rlist_create")) == DP_OK)
-        *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-    else if (rc == DP_ECONFLICT)
-        dp_err_set(e, DP_ECONFLICT, "a restriction list named %s already exists", name);
-out:
-    q_done(s);
     return op_end(sq, rc, e);
+}
+
+/* *cur = list id of ws when it is an operator's own; a built-in list is
+ * DP_EINVAL, with why saying what is fixed about it. */
+static int rlist_custom(store *st, int64_t ws, int64_t id, const char *why, struct st_rlist *cur,
+                        dp_err *e)
+{
+    int rc = sq_rlist_get(st, ws, id, NULL, now_ms(), cur, e);
+    if (rc == DP_OK && cur->builtin)
+        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list%s", cur->name, why);
+    return rc;
 }
 
 static int sq_rlist_update(store *st, int64_t ws, int64_t id, const char *name,
@@ -2666,44 +2239,19 @@ static int sq_rlist_update(store *st, int64_t ws, int64_t id, const char *name,
 {
     struct sq *sq = sq_of(st);
     struct st_rlist cur;
-    sqlite3_stmt *s = NULL;
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
-    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+    if ((rc = rlist_custom(st, ws, id, ": its name and retention are fixed", &cur, e)) != DP_OK)
         goto out;
-    if (cur.builtin) {
-        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list: its name and retention are fixed",
-                        cur.name);
-        goto out;
-    }
-    if (!(s = q_get(sq, Q_RLIST_UPDATE, e))) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, name) ||
-        b_i64(s, 4, retention_days)) {
-        rc = db_fail(sq->db, e, "rlist_update");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "rlist_update");
+    rc = q_exec(sq, Q_RLIST_UPDATE, "rlist_update", e,
+                QARGS(qi(ws), qi(id), qt(name), qi(retention_days)));
     if (rc == DP_ECONFLICT)
         dp_err_set(e, DP_ECONFLICT, "a restriction list named %s already exists", name);
-    q_done(s);
-    s = NULL;
     /* keyword rules name their list: they follow it */
-    if (rc == DP_OK && name && strcmp(name, cur.name) != 0) {
-        if (!(s = q_get(sq, Q_KW_RELIST, e))) {
-            rc = DP_EINTERNAL;
-            goto out;
-        }
-        if (b_i64(s, 1, ws) || b_text(s, 2, cur.name) || b_text(s, 3, name))
-            rc = db_fail(sq->db, e, "rlist_update");
-        else
-            rc = step_done(sq, s, e, "rlist_update");
-    }
+    if (rc == DP_OK && name && strcmp(name, cur.name) != 0)
+        rc = q_exec(sq, Q_KW_RELIST, "rlist_update", e, QARGS(qi(ws), qt(cur.name), qt(name)));
 out:
-    q_done(s);
     return op_end(sq, rc, e);
 }
 
@@ -2711,29 +2259,22 @@ static int sq_rlist_delete(store *st, int64_t ws, int64_t id, int64_t *entries, 
 {
     struct sq *sq = sq_of(st);
     struct st_rlist cur;
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     int64_t uses = 0;
     int rc = op_begin(sq, e);
     if (rc != DP_OK)
         return rc;
     *entries = 0;
-    if ((rc = sq_rlist_get(st, ws, id, NULL, now_ms(), &cur, e)) != DP_OK)
+    if ((rc = rlist_custom(st, ws, id, " and cannot be deleted", &cur, e)) != DP_OK)
         goto out;
-    if (cur.builtin) {
-        rc = dp_err_set(e, DP_EINVAL, "%s is a built-in list and cannot be deleted", cur.name);
-        goto out;
-    }
-    if (!(s = q_get(sq, Q_KW_USES, e))) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, ws) || b_text(s, 2, cur.name) || sqlite3_step(s) != SQLITE_ROW) {
+    rc = q_one(sq, &s, Q_KW_USES, "rlist_delete", e, QARGS(qi(ws), qt(cur.name)));
+    if (rc == DP_OK)
+        uses = c_i64(s, 0);
+    else if (rc == DP_ENOTFOUND) /* count(*) always gives a row */
         rc = db_fail(sq->db, e, "rlist_delete");
-        goto out;
-    }
-    uses = c_i64(s, 0);
     q_done(s);
-    s = NULL;
+    if (rc != DP_OK)
+        goto out;
     if (uses) {
         rc = dp_err_set(e, DP_ECONFLICT,
                         "%lld keyword rule(s) put phones on %s: delete them or point them at "
@@ -2741,27 +2282,12 @@ static int sq_rlist_delete(store *st, int64_t ws, int64_t id, int64_t *entries, 
                         (long long)uses, cur.name);
         goto out;
     }
-    if (!(s = q_get(sq, Q_RLIST_DROP_ENTRIES, e))) {
-        rc = DP_EINTERNAL;
+    rc = q_exec(sq, Q_RLIST_DROP_ENTRIES, "rlist_delete", e, QARGS(qi(id)));
+    if (rc != DP_OK)
         goto out;
-    }
-    if (b_i64(s, 1, id) || (rc = step_done(sq, s, e, "rlist_delete")) != DP_OK) {
-        if (rc == DP_OK)
-            rc = db_fail(sq->db, e, "rlist_delete");
-        goto out;
-    }
     *entries = sqlite3_changes(sq->db);
-    q_done(s);
-    if (!(s = q_get(sq, Q_RLIST_DELETE, e))) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id))
-        rc = db_fail(sq->db, e, "rlist_delete");
-    else
-        rc = step_done(sq, s, e, "rlist_delete");
+    rc = q_exec(sq, Q_RLIST_DELETE, "rlist_delete", e, QARGS(qi(ws), qi(id)));
 out:
-    q_done(s);
     return op_end(sq, rc, e);
 }
 
@@ -2772,59 +2298,34 @@ static int sq_restriction_put(store *st, int64_t ws, int64_t list_id, const char
                               int64_t at, int64_t expires_at, int *created, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
-    int rc = DP_OK, step;
+    sqlite3_stmt *s;
     int64_t days = 0;
+    int rc;
     if (expires_at < 0) {
         /* not rlist_get: its entry count would make an import quadratic */
-        if (!(s = q_get(sq, Q_RLIST_DAYS, e)))
-            return DP_EINTERNAL;
-        if (b_i64(s, 1, ws) || b_i64(s, 2, list_id)) {
-            rc = db_fail(sq->db, e, "restriction_put");
-            goto out;
-        }
-        step = sqlite3_step(s);
-        if (step == SQLITE_DONE)
-            rc = not_found(e, "restriction list", list_id);
-        else if (step != SQLITE_ROW)
-            rc = db_fail(sq->db, e, "restriction_put");
-        else
+        rc = q_one(sq, &s, Q_RLIST_DAYS, "restriction_put", e, QARGS(qi(ws), qi(list_id)));
+        if (rc == DP_OK)
             days = c_i64(s, 0);
+        else if (rc == DP_ENOTFOUND)
+            rc = not_found(e, "restriction list", list_id);
         q_done(s);
-        s = NULL;
         if (rc != DP_OK)
             return rc;
         expires_at = days ? at + days * 86400000LL : 0;
     }
     if (created) {
-        if (!(s = q_get(sq, Q_RESTRICT_EXISTS, e)))
-            return DP_EINTERNAL;
-        if (b_i64(s, 1, list_id) || b_text(s, 2, phone) || b_i64(s, 3, sender_id)) {
-            rc = db_fail(sq->db, e, "restriction_put");
-            goto out;
-        }
-        step = sqlite3_step(s);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            rc = db_fail(sq->db, e, "restriction_put");
-            goto out;
-        }
-        *created = step == SQLITE_DONE;
+        rc = q_one(sq, &s, Q_RESTRICT_EXISTS, "restriction_put", e,
+                   QARGS(qi(list_id), qt(phone), qi(sender_id)));
         q_done(s);
-        s = NULL;
+        if (rc != DP_OK && rc != DP_ENOTFOUND)
+            return rc;
+        *created = rc == DP_ENOTFOUND;
     }
-    if ((rc = write_begin(sq, e)) != DP_OK)
-        goto out;
-    if (!(s = q_get(sq, Q_RESTRICT_ADD, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, list_id) || b_i64(s, 2, ws) || b_text(s, 3, phone) ||
-        b_i64(s, 4, sender_id) || b_text(s, 5, reason) || b_text(s, 6, source) ||
-        b_i64(s, 7, at) || b_i64(s, 8, expires_at)) {
-        rc = db_fail(sq->db, e, "restriction_put");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "restriction_put");
-out:
-    q_done(s);
+    rc = write_begin(sq, e);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RESTRICT_ADD, "restriction_put", e,
+                    QARGS(qi(list_id), qi(ws), qt(phone), qi(sender_id), qt(reason), qt(source),
+                          qi(at), qi(expires_at)));
     return rc;
 }
 
@@ -2832,19 +2333,13 @@ static int sq_restriction_remove(store *st, int64_t ws, int64_t list_id, const c
                                  const char *alt, int64_t sender_id, int64_t *n, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
     int rc = write_begin(sq, e);
     *n = 0;
-    if (rc != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_RESTRICT_REMOVE, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, list_id) || b_text(s, 3, phone) ||
-        b_text(s, 4, alt ? alt : phone) || b_i64(s, 5, sender_id))
-        rc = db_fail(sq->db, e, "restriction_remove");
-    else if ((rc = step_done(sq, s, e, "restriction_remove")) == DP_OK)
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RESTRICT_REMOVE, "restriction_remove", e,
+                    QARGS(qi(ws), qi(list_id), qt(phone), qt(alt ? alt : phone), qi(sender_id)));
+    if (rc == DP_OK)
         *n = sqlite3_changes(sq->db);
-    q_done(s);
     return rc;
 }
 
@@ -2852,18 +2347,12 @@ static int sq_restriction_entries(store *st, int64_t ws, const struct st_rentry_
                                   st_rentry_cb cb, void *ud, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_RESTRICT_ENTRIES, e);
-    int rc = DP_OK, step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, f->list_id) || b_text(s, 3, f->phone) ||
-        b_text(s, 4, f->alt ? f->alt : f->phone) || b_i64(s, 5, f->sender_id) ||
-        b_i64(s, 6, f->after) || b_i64(s, 7, f->include_expired) || b_i64(s, 8, f->now) ||
-        b_i64(s, 9, sql_limit(f->limit))) {
-        rc = db_fail(sq->db, e, "restriction_entries");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_RESTRICT_ENTRIES, "restriction_entries", e,
+                    QARGS(qi(ws), qi(f->list_id), qt(f->phone), qt(f->alt ? f->alt : f->phone),
+                          qi(f->sender_id), qi(f->after), qi(f->include_expired), qi(f->now),
+                          qi(sql_limit(f->limit))));
+    while (rc == DP_OK && q_next(sq, s, "restriction_entries", &rc, e)) {
         struct st_rentry r = {.id = c_i64(s, 0),
                               .list_id = c_i64(s, 1),
                               .list = c_text(s, 2),
@@ -2873,15 +2362,8 @@ static int sq_restriction_entries(store *st, int64_t ws, const struct st_rentry_
                               .source = c_text(s, 6),
                               .created_at = c_i64(s, 7),
                               .expires_at = c_i64(s, 8)};
-        int x = cb(ud, &r);
-        if (x) {
-            rc = x;
-            goto out;
-        }
+        rc = cb(ud, &r);
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "restriction_entries");
-out:
     q_done(s);
     return rc;
 }
@@ -2889,18 +2371,13 @@ out:
 static int sq_restriction_purge(store *st, int64_t now, int64_t limit, int64_t *n, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
     int rc = write_begin(sq, e);
     *n = 0;
-    if (rc != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_RESTRICT_PURGE, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, now) || b_i64(s, 2, sql_limit(limit)))
-        rc = db_fail(sq->db, e, "restriction_purge");
-    else if ((rc = step_done(sq, s, e, "restriction_purge")) == DP_OK)
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_RESTRICT_PURGE, "restriction_purge", e,
+                    QARGS(qi(now), qi(sql_limit(limit))));
+    if (rc == DP_OK)
         *n = sqlite3_changes(sq->db);
-    q_done(s);
     return rc;
 }
 
@@ -2908,16 +2385,11 @@ static int sq_kwrule_list(store *st, int64_t ws, int64_t id, st_kwrule_cb cb, vo
 {
     struct sq *sq = sq_of(st);
     sqlite3_stmt *s;
-    int rc, step, found = 0;
+    int rc, found = 0;
     if ((rc = kw_seed(sq, ws, e)) != DP_OK)
         return rc;
-    if (!(s = q_get(sq, Q_KW_ROWS, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id)) {
-        rc = db_fail(sq->db, e, "kwrule_list");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    rc = q_bind(sq, &s, Q_KW_ROWS, "kwrule_list", e, QARGS(qi(ws), qi(id)));
+    while (rc == DP_OK && q_next(sq, s, "kwrule_list", &rc, e)) {
         struct st_kwrule k = {.id = c_i64(s, 0),
                               .keyword = c_text(s, 1),
                               .match = c_text(s, 2),
@@ -2925,18 +2397,11 @@ static int sq_kwrule_list(store *st, int64_t ws, int64_t id, st_kwrule_cb cb, vo
                               .list = c_text(s, 4),
                               .created_at = c_i64(s, 5)};
         found = 1;
-        int x = cb(ud, &k);
-        if (x) {
-            rc = x;
-            goto out;
-        }
+        rc = cb(ud, &k);
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "kwrule_list");
-    else if (id > 0 && !found)
-        rc = not_found(e, "keyword rule", id);
-out:
     q_done(s);
+    if (rc == DP_OK && id > 0 && !found)
+        rc = not_found(e, "keyword rule", id);
     return rc;
 }
 
@@ -2944,21 +2409,16 @@ static int sq_kwrule_add(store *st, int64_t ws, const char *keyword, const char 
                          int case_sensitive, const char *list, int64_t *id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
     /* seeded first: the operator's first rule must not stand in for the defaults */
     int rc = kw_seed(sq, ws, e);
     if (rc == DP_OK)
         rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_KW_INSERT, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_text(s, 2, keyword) || b_text(s, 3, match) ||
-        b_i64(s, 4, case_sensitive ? 1 : 0) || b_text(s, 5, list) || b_i64(s, 6, now_ms()))
-        rc = db_fail(sq->db, e, "kwrule_add");
-    else if ((rc = step_done(sq, s, e, "kwrule_add")) == DP_OK)
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_KW_INSERT, "kwrule_add", e,
+                    QARGS(qi(ws), qt(keyword), qt(match), qi(case_sensitive ? 1 : 0), qt(list),
+                          qi(now_ms())));
+    if (rc == DP_OK)
         *id = (int64_t)sqlite3_last_insert_rowid(sq->db);
-    q_done(s);
     return rc;
 }
 
@@ -2966,35 +2426,24 @@ static int sq_kwrule_update(store *st, int64_t ws, int64_t id, const char *keywo
                             const char *match, int case_sensitive, const char *list, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
     int rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_KW_UPDATE, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id) || b_text(s, 3, keyword) || b_text(s, 4, match) ||
-        b_i64(s, 5, case_sensitive < 0 ? -1 : case_sensitive ? 1 : 0) || b_text(s, 6, list))
-        rc = db_fail(sq->db, e, "kwrule_update");
-    else if ((rc = step_done(sq, s, e, "kwrule_update")) == DP_OK && sqlite3_changes(sq->db) == 0)
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_KW_UPDATE, "kwrule_update", e,
+                    QARGS(qi(ws), qi(id), qt(keyword), qt(match),
+                          qi(case_sensitive < 0 ? -1 : case_sensitive ? 1 : 0), qt(list)));
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "keyword rule", id);
-    q_done(s);
     return rc;
 }
 
 static int sq_kwrule_delete(store *st, int64_t ws, int64_t id, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
     int rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        return rc;
-    if (!(s = q_get(sq, Q_KW_DELETE, e)))
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, ws) || b_i64(s, 2, id))
-        rc = db_fail(sq->db, e, "kwrule_delete");
-    else if ((rc = step_done(sq, s, e, "kwrule_delete")) == DP_OK && sqlite3_changes(sq->db) == 0)
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_KW_DELETE, "kwrule_delete", e, QARGS(qi(ws), qi(id)));
+    if (rc == DP_OK && sqlite3_changes(sq->db) == 0)
         rc = not_found(e, "keyword rule", id);
-    q_done(s);
     return rc;
 }
 
@@ -3004,7 +2453,6 @@ static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *
                         const json_t *detail, dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = NULL;
     char *text = NULL;
     int rc;
     if (!type)
@@ -3012,20 +2460,9 @@ static int sq_event_add(store *st, int64_t campaign_id, int64_t at, const char *
     rc = json_text(detail, &text, e);
     if (rc == DP_OK)
         rc = write_begin(sq, e);
-    if (rc != DP_OK)
-        goto out;
-    s = q_get(sq, Q_EVENT_INSERT, e);
-    if (!s) {
-        rc = DP_EINTERNAL;
-        goto out;
-    }
-    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, at) || b_text(s, 3, type) || b_text(s, 4, text)) {
-        rc = db_fail(sq->db, e, "event_add");
-        goto out;
-    }
-    rc = step_done(sq, s, e, "event_add");
-out:
-    q_done(s);
+    if (rc == DP_OK)
+        rc = q_exec(sq, Q_EVENT_INSERT, "event_add", e,
+                    QARGS(qi(campaign_id), qi(at), qt(type), qt(text)));
     free(text);
     return rc;
 }
@@ -3034,16 +2471,10 @@ static int sq_event_list(store *st, int64_t campaign_id, int64_t limit, st_event
                          dp_err *e)
 {
     struct sq *sq = sq_of(st);
-    sqlite3_stmt *s = q_get(sq, Q_EVENT_LIST, e);
-    int rc = DP_OK;
-    int step;
-    if (!s)
-        return DP_EINTERNAL;
-    if (b_i64(s, 1, campaign_id) || b_i64(s, 2, sql_limit(limit))) {
-        rc = db_fail(sq->db, e, "event_list");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    sqlite3_stmt *s;
+    int rc = q_bind(sq, &s, Q_EVENT_LIST, "event_list", e,
+                    QARGS(qi(campaign_id), qi(sql_limit(limit))));
+    while (rc == DP_OK && q_next(sq, s, "event_list", &rc, e)) {
         struct st_event ev = {
             .id = c_i64(s, 0),
             .campaign_id = c_i64(s, 1),
@@ -3052,12 +2483,7 @@ static int sq_event_list(store *st, int64_t campaign_id, int64_t limit, st_event
             .detail = c_text(s, 4),
         };
         rc = cb(ud, &ev);
-        if (rc != 0)
-            goto out;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(sq->db, e, "event_list");
-out:
     q_done(s);
     return rc;
 }

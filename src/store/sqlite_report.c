@@ -118,6 +118,29 @@ static int64_t col(sqlite3_stmt *s, int i)
     return (int64_t)sqlite3_column_int64(s, i);
 }
 
+/* The row loop: `while (rc == DP_OK && rep_next(r, s, what, &rc, e))`. 1
+ * while s stands on a row; 0 at the end, with *rc set if the step failed. */
+static int rep_next(sqrep *r, sqlite3_stmt *s, const char *what, int *rc, dp_err *e)
+{
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step != SQLITE_DONE)
+        *rc = rep_fail(r, e, what);
+    return 0;
+}
+
+/* The end of each report part: a part is in the report whole or not at
+ * all, so v goes under key when rc is DP_OK and is dropped otherwise. */
+static int put(json_t *out, const char *key, json_t *v, int rc)
+{
+    if (rc == DP_OK)
+        json_object_set_new(out, key, v);
+    else
+        json_decref(v);
+    return rc;
+}
+
 static json_t *time_or_null(int64_t ms)
 {
     char ts[TIMEFMT_LEN];
@@ -223,11 +246,8 @@ static int add_by_sender(sqrep *r, int64_t id, json_t *out, struct scan *sc, dp_
     sqlite3_stmt *s = NULL;
     json_t *arr = json_array();
     int rc = prep(r, sql, id, 0, &s, e);
-    int step;
     memset(sc, 0, sizeof *sc);
-    if (rc != DP_OK)
-        goto out;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == DP_OK && rep_next(r, s, "by_sender", &rc, e)) {
         const char *name = (const char *)sqlite3_column_text(s, 1);
         int64_t sid = col(s, 0);
         json_t *o = json_object();
@@ -255,15 +275,8 @@ static int add_by_sender(sqrep *r, int64_t id, json_t *out, struct scan *sc, dp_
         sc->n_s2d += col(s, 21);
         sc->n_s2r += col(s, 22);
     }
-    if (step != SQLITE_DONE)
-        rc = rep_fail(r, e, "by_sender");
-out:
     sqlite3_finalize(s);
-    if (rc == DP_OK)
-        json_object_set_new(out, "by_sender", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return put(out, "by_sender", arr, rc);
 }
 
 static int add_by_error(sqrep *r, int64_t id, json_t *out, dp_err *e)
@@ -276,25 +289,15 @@ static int add_by_error(sqrep *r, int64_t id, json_t *out, dp_err *e)
     sqlite3_stmt *s = NULL;
     json_t *arr = json_array();
     int rc = prep(r, sql, id, 0, &s, e);
-    int step;
-    if (rc != DP_OK)
-        goto out;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == DP_OK && rep_next(r, s, "by_error", &rc, e)) {
         const char *detail = (const char *)sqlite3_column_text(s, 3);
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:I, s:s}", "status", msg_status_name((int)col(s, 0)),
                            "code", (const char *)sqlite3_column_text(s, 1), "count",
                            (json_int_t)col(s, 2), "detail", detail ? detail : ""));
     }
-    if (step != SQLITE_DONE)
-        rc = rep_fail(r, e, "by_error");
-out:
     sqlite3_finalize(s);
-    if (rc == DP_OK)
-        json_object_set_new(out, "by_error", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return put(out, "by_error", arr, rc);
 }
 
 /* ---- timeline ---------------------------------------------------------- */
@@ -327,7 +330,6 @@ static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out
     int64_t first = sc->lo / w, nb = sc->lo > 0 ? sc->hi / w - first + 1 : 0;
     int64_t(*b)[4] = NULL;
     int rc = DP_OK;
-    int step;
     json_object_set_new(out, "timeline_bucket_seconds", json_integer(w / 1000));
     if (nb == 0)
         goto out;
@@ -337,9 +339,7 @@ static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out
         goto out;
     }
     rc = prep(r, sql, id, 0, &s, e);
-    if (rc != DP_OK)
-        goto out;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == DP_OK && rep_next(r, s, "timeline", &rc, e)) {
         for (int k = 0; k < 4; k++) {
             int64_t t = col(s, k);
             /* the snapshot is the one the span came from: always in range */
@@ -347,11 +347,7 @@ static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out
                 b[t / w - first][k]++;
         }
     }
-    if (step != SQLITE_DONE) {
-        rc = rep_fail(r, e, "timeline");
-        goto out;
-    }
-    for (int64_t i = 0; i < nb; i++) {
+    for (int64_t i = 0; i < nb && rc == DP_OK; i++) {
         if (!b[i][0] && !b[i][1] && !b[i][2] && !b[i][3])
             continue;
         json_t *o = json_object();
@@ -365,11 +361,7 @@ static int add_timeline(sqrep *r, int64_t id, const struct scan *sc, json_t *out
 out:
     sqlite3_finalize(s);
     free(b);
-    if (rc == DP_OK)
-        json_object_set_new(out, "timeline", arr);
-    else
-        json_decref(arr);
-    return rc;
+    return put(out, "timeline", arr, rc);
 }
 
 /* ---- durations --------------------------------------------------------- */
@@ -431,11 +423,7 @@ static int add_durations(sqrep *r, int64_t id, const struct camp_head *h, const 
     if (rc == DP_OK)
         rc = add_dist(r, id, "sent_to_read", "read_at - sent_at", "read_at > 0 AND sent_at > 0",
                       sc->n_s2r, d, e);
-    if (rc == DP_OK)
-        json_object_set_new(out, "durations", d);
-    else
-        json_decref(d);
-    return rc;
+    return put(out, "durations", d, rc);
 }
 
 int sqrep_report(sqrep *r, int64_t ws, int64_t id, int64_t now_ms, json_t **out, dp_err *e)
@@ -472,14 +460,9 @@ int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limi
         " WHERE campaign_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
     sqlite3_stmt *s = NULL;
     int rc = prep(r, sql, campaign_id, after_id, &s, e);
-    int step;
-    if (rc != DP_OK)
-        return rc;
-    if (sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1) != SQLITE_OK) {
+    if (rc == DP_OK && sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1) != SQLITE_OK)
         rc = rep_fail(r, e, "messages");
-        goto out;
-    }
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == DP_OK && rep_next(r, s, "messages", &rc, e)) {
         struct st_message m = {0};
         m.id = col(s, 0);
         m.campaign_id = col(s, 1);
@@ -501,12 +484,7 @@ int sqrep_messages(sqrep *r, int64_t campaign_id, int64_t after_id, int64_t limi
         m.replied_at = col(s, 17);
         m.clicked_at = col(s, 18);
         rc = cb(ud, &m);
-        if (rc != 0)
-            goto out;
     }
-    if (step != SQLITE_DONE)
-        rc = rep_fail(r, e, "messages");
-out:
     sqlite3_finalize(s);
     return rc;
 }
