@@ -36,6 +36,15 @@ struct import {
     dp_err *e;
 };
 
+/* Text a row gives the store must be UTF-8 without NUL bytes: anything else
+ * would be cut at the NUL, or make the contact unreadable as JSON later. */
+static int text_ok(const char *s, size_t n)
+{
+    json_t *t = memchr(s, 0, n) ? NULL : json_stringn(s, n);
+    json_decref(t);
+    return t != NULL;
+}
+
 static void add_invalid(struct import *im, size_t line, const char *reason)
 {
     im->invalid_count++;
@@ -68,6 +77,15 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
     }
     if (prc)
         return dp_err_set(im->e, prc, "%s", pe.msg);
+    const char *name = rowmap_name(im->map, n, f, lens);
+    size_t name_len = 0;
+    for (size_t i = 0; name && i < n; i++)
+        if (f[i] == name)
+            name_len = lens[i];
+    if (name && !text_ok(name, name_len)) {
+        add_invalid(im, line, "name is not UTF-8 text (or holds a NUL byte)");
+        return 0;
+    }
     int64_t key = phone_key(phone);
     if (imap_get(&im->seen, key, NULL)) {
         im->duplicates++;

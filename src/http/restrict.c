@@ -631,6 +631,14 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
             import_invalid(im, line, "reason is longer than 500 bytes");
             return 0;
         }
+        json_t *t = memchr(f[im->reason_col], 0, lens[im->reason_col])
+                        ? NULL
+                        : json_stringn(f[im->reason_col], lens[im->reason_col]);
+        json_decref(t);
+        if (!t) {
+            import_invalid(im, line, "reason is not UTF-8 text (or holds a NUL byte)");
+            return 0;
+        }
         reason = f[im->reason_col];
     }
     int created = 0;
