@@ -218,6 +218,9 @@ class TestEdges(E2ETest):
             (b"name,x\nAna,1\n", {}, 400, "invalid_csv"),
             (b"phone,name\n" + P2.encode() + b',"Bia\n' + P3.encode() + b",Cid\n", {}, 400, "invalid_csv"),
             (b"phone,name\n" + P2.encode() + b"," + b"x" * (10 * 1024 * 1024) + b"\n", {}, 400, "invalid_csv"),
+            # good rows first, then one the reader cannot take: the good ones go too
+            (b"phone,name\n" + P2.encode() + b",Bia\n" + P3.encode() + b",Cid\n" + P1.encode() + b","
+             + b"x" * (70 * 1024) + b"\n", {}, 400, "invalid_csv"),
             (bytes(range(256)) * 100, {}, 400, "invalid_csv"),
             (b"phone," + b",".join(b"c%d" % i for i in range(600)) + b"\n" + P2.encode() + b"\n", {}, 400,
              "invalid_csv"),
@@ -262,6 +265,13 @@ class TestEdges(E2ETest):
         members = self.ok(self.api.get("/lists/%d/contacts" % rep["list_id"]))["contacts"]
         self.assertEqual(sorted((m["phone"], m["name"]) for m in members), [(P1, "Ana"), (P3, "Cida")])
         self.assertEqual(self.ok(self.api.get("/lists/%d" % rep["list_id"]))["members"], 2)
+        # the same from a workbook: _x0000_ decodes to a NUL byte
+        book = make_xlsx([(1, ["phone", "name"]), (2, [P2, "_x0000_Bia"]), (3, [P3, "_x0043_ida"])])
+        rep = self.ok(self.csv_import(book, ct=XLSX_TYPE))
+        self.assertEqual((rep["imported"], rep["updated"], rep["invalid_count"]), (0, 1, 1), rep)
+        self.assertEqual(rep["invalid"][0]["line"], 2)
+        self.assertStatus(self.api.get("/contacts/" + P2), 404, "not_found")
+        self.assertEqual(self.ok(self.api.get("/contacts/" + P3))["name"], "Cida")
 
     # ----------------------------------------------------- workspaces, reports
 
