@@ -110,6 +110,9 @@ class TestEdges(E2ETest):
             bad.append((self.api.get(ent + "?" + q), 400, "bad_request"))
         for resp, status, code in bad:
             self.assertStatus(resp, status, code)
+        # an id past int64 is not read as another id (it used to saturate to 9223372036854775807)
+        err = self.assertStatus(self.api.get("/restriction-lists/9223372036854775808"), 404, "not_found")
+        self.assertNotIn("9223372036854775807", err["error"]["message"])
         # a CSV import that cannot be read changes nothing either
         imp = "/api/v1/restriction-lists/%d/import" % rl["id"]
         self.assertStatus(self.api.request("POST", imp, raw_body=b"", content_type="text/csv"), 400, "invalid_csv")
@@ -180,10 +183,12 @@ class TestEdges(E2ETest):
             bad.append((self.api.delete("/lists/" + ident), 404, "not_found"))
             bad.append((self.api.get("/lists/%s/contacts" % ident), 404, "not_found"))
             bad.append((self.api.post("/lists/%s/contacts" % ident, {"phones": [P2]}), 404, "not_found"))
-        for q in ("limit=0", "limit=-1", "limit=1001", "limit=99999999999999999999", "after=abc", "after=-1"):
+        for q in ("limit=0", "limit=-1", "limit=1001", "limit=99999999999999999999", "after=abc", "after=-1",
+                  "after=99999999999999999999"):
             bad.append((self.api.get("/lists/%d/contacts?%s" % (lid, q)), 400, "bad_request"))
             bad.append((self.api.get("/contacts?" + q), 400, "bad_request"))
-        for q in ("limit=0", "limit=-1", "limit=99999999999999999999", "before=abc", "before=-1"):
+        for q in ("limit=0", "limit=-1", "limit=99999999999999999999", "before=abc", "before=-1",
+                  "before=99999999999999999999"):
             bad.append((self.api.get("/contacts/%s/history?%s" % (P1, q)), 400, "bad_request"))
         for resp, status, code in bad:
             self.assertStatus(resp, status, code)
