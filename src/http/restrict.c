@@ -618,13 +618,6 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
         import_invalid(im, line, pe.msg);
         return 0;
     }
-    int64_t key = phone_key(phone);
-    if (imap_get(&im->seen, key, NULL)) {
-        im->duplicates++;
-        return 0;
-    }
-    if (imap_put(&im->seen, key, 1))
-        return dp_err_set(im->e, DP_ENOMEM, NULL);
     const char *reason = NULL;
     if (im->reason_col >= 0 && (size_t)im->reason_col < n && lens[im->reason_col]) {
         if (lens[im->reason_col] > REASON_MAX) {
@@ -641,6 +634,14 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
         }
         reason = f[im->reason_col];
     }
+    /* only a row that is taken counts as the phone's first */
+    int64_t key = phone_key(phone);
+    if (imap_get(&im->seen, key, NULL)) {
+        im->duplicates++;
+        return 0;
+    }
+    if (imap_put(&im->seen, key, 1))
+        return dp_err_set(im->e, DP_ENOMEM, NULL);
     int created = 0;
     store *st = im->c->st;
     int rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now,

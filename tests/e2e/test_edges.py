@@ -140,6 +140,13 @@ class TestEdges(E2ETest):
         self.assertEqual(self.ok(self.api.get("/restriction-lists/%d" % rl["id"]))["entries"], 1)
         chk = self.ok(self.api.get("/restrictions/check?phone=" + P1))
         self.assertFalse(chk["restricted"])
+        # bug: a rejected row still took the phone's "first row" place, so the
+        # corrected row after it was dropped as a duplicate and the phone was lost
+        body = b"phone,reason\n" + P1.encode() + b"," + b"x" * 501 + b"\n" + P1.encode() + b",\xff\n" + P1.encode() + b",ok\n"
+        rep = self.ok(self.api.request("POST", "/api/v1/restriction-lists/%d/import" % rl["id"], raw_body=body,
+                                       content_type="text/csv"))
+        self.assertEqual((rep["imported"], rep["duplicates"], rep["invalid_count"]), (1, 0, 2), rep)
+        self.assertEqual(self.ok(self.api.get("/restrictions/check?phone=" + P1))["lists"], ["csv-razoes"])
 
     # ------------------------------------------------------- lists and contacts
 
