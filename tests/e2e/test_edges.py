@@ -4,8 +4,6 @@ error shape and changes nothing, nothing is lost on failure, and another
 workspace's ids answer 404."""
 
 import io
-import json
-import time
 import zipfile
 
 from harness import E2ETest
@@ -142,7 +140,8 @@ class TestEdges(E2ETest):
         self.assertFalse(chk["restricted"])
         # bug: a rejected row still took the phone's "first row" place, so the
         # corrected row after it was dropped as a duplicate and the phone was lost
-        body = b"phone,reason\n" + P1.encode() + b"," + b"x" * 501 + b"\n" + P1.encode() + b",\xff\n" + P1.encode() + b",ok\n"
+        p1 = P1.encode()
+        body = b"phone,reason\n" + p1 + b"," + b"x" * 501 + b"\n" + p1 + b",\xff\n" + p1 + b",ok\n"
         rep = self.ok(self.api.request("POST", "/api/v1/restriction-lists/%d/import" % rl["id"], raw_body=body,
                                        content_type="text/csv"))
         self.assertEqual((rep["imported"], rep["duplicates"], rep["invalid_count"]), (1, 0, 2), rep)
@@ -314,7 +313,8 @@ class TestEdges(E2ETest):
             ("POST", "/restriction-lists/%d/entries" % R, {"phone": P1}),
             ("DELETE", "/restriction-lists/%d/entries/%s" % (R, P3), None),
             ("GET", "/restriction-lists/%d/export.csv" % R, None),
-            ("GET", "/keyword-rules/%d" % kw["id"], None), ("PATCH", "/keyword-rules/%d" % kw["id"], {"match": "exact"}),
+            ("GET", "/keyword-rules/%d" % kw["id"], None),
+            ("PATCH", "/keyword-rules/%d" % kw["id"], {"match": "exact"}),
             ("DELETE", "/keyword-rules/%d" % kw["id"], None),
             ("GET", "/campaigns/%d/report" % camp["id"], None), ("GET", "/campaigns/%d/report.xlsx" % camp["id"], None),
             ("GET", "/campaigns/%d/export.csv" % camp["id"], None),
