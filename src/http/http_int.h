@@ -91,6 +91,10 @@ void import_invalid(struct import_tally *t, size_t line, const char *reason);
  * was read before. DP_OK or DP_ENOMEM (in e). */
 int import_seen(struct import_tally *t, const char *phone, int *dup, dp_err *e)
     __attribute__((warn_unused_result));
+/* Whether n bytes are text the store may keep: UTF-8 without NUL bytes
+ * (anything else would be cut at the NUL, or make the row unreadable as
+ * JSON later). */
+int import_text_ok(const char *s, size_t n);
 /* Counts a row written (rc DP_OK) as imported when created, else updated. */
 void import_counted(struct import_tally *t, int rc, int created);
 /* Feeds a request body to a CSV reader where evhttp holds it (no copy of

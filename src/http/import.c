@@ -58,6 +58,13 @@ void import_invalid(struct import_tally *t, size_t line, const char *reason)
                               json_pack("{s:I, s:s}", "line", (json_int_t)line, "reason", reason));
 }
 
+int import_text_ok(const char *s, size_t n)
+{
+    json_t *j = memchr(s, 0, n) ? NULL : json_stringn(s, n);
+    json_decref(j);
+    return j != NULL;
+}
+
 void import_counted(struct import_tally *t, int rc, int created)
 {
     if (rc != DP_OK)
@@ -134,6 +141,12 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
     }
     if (prc)
         return dp_err_set(im->e, prc, "%s", pe.msg);
+    const char *name = rowmap_name(im->map, n, f, lens);
+    for (size_t i = 0; name && i < n; i++)
+        if (f[i] == name && !import_text_ok(name, lens[i])) {
+            import_invalid(&im->t, line, "name is not UTF-8 text (or holds a NUL byte)");
+            return 0;
+        }
     int dup;
     int rc = import_seen(&im->t, phone, &dup, im->e);
     if (rc || dup)
@@ -143,8 +156,7 @@ static int on_row(void *ud, size_t line, size_t n, char **f, const size_t *lens)
         return dp_err_set(im->e, DP_ENOMEM, NULL);
     int64_t cid;
     int created = 0;
-    rc = st->v->contact_upsert(st, im->c->ws, phone, rowmap_name(im->map, n, f, lens), vars, &cid,
-                               &created, im->e);
+    rc = st->v->contact_upsert(st, im->c->ws, phone, name, vars, &cid, &created, im->e);
     json_decref(vars);
     if (!rc)
         rc = st->v->list_add(st, im->list_id, cid, im->e);

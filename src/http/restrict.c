@@ -600,18 +600,23 @@ static int import_row(void *ud, size_t line, size_t n, char **f, const size_t *l
         import_invalid(&im->t, line, pe.msg);
         return 0;
     }
-    int dup;
-    int rc = import_seen(&im->t, phone, &dup, im->e);
-    if (rc || dup)
-        return rc;
     const char *reason = NULL;
     if (im->reason_col >= 0 && (size_t)im->reason_col < n && lens[im->reason_col]) {
         if (lens[im->reason_col] > REASON_MAX) {
             import_invalid(&im->t, line, "reason is longer than 500 bytes");
             return 0;
         }
+        if (!import_text_ok(f[im->reason_col], lens[im->reason_col])) {
+            import_invalid(&im->t, line, "reason is not UTF-8 text (or holds a NUL byte)");
+            return 0;
+        }
         reason = f[im->reason_col];
     }
+    /* only a row that is taken counts as the phone's first */
+    int dup;
+    int rc = import_seen(&im->t, phone, &dup, im->e);
+    if (rc || dup)
+        return rc;
     int created = 0;
     store *st = im->c->st;
     rc = st->v->restriction_put(st, im->c->ws, im->list_id, phone, 0, reason, "import", im->now, -1,

@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -112,8 +113,9 @@ int64_t http_parse_id(const char *s)
     if (!s || !*s)
         return -1;
     char *end;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*end || v <= 0 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
+    if (errno || *end || v <= 0 || s[0] == '+' || s[0] == '-' || s[0] == ' ')
         return -1;
     return v;
 }
