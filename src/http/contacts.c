@@ -35,8 +35,7 @@ static int page_args(struct api_ctx *c, const char *after_key, int64_t *after, i
     const char *a = http_query(c, after_key);
     *after = 0;
     if (a && *a && strcmp(a, "0") != 0 && (*after = http_parse_id(a)) < 1) {
-        http_reply_code(c->req, DP_EINVAL, "%s must be a contact id from an earlier page",
-                        after_key);
+        http_reply_code(c->req, DP_EINVAL, "%s must be an id from an earlier page", after_key);
         return -1;
     }
     return http_query_limit(c, PAGE_DEFAULT, PAGE_MAX, limit);

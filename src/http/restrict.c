@@ -771,6 +771,12 @@ static void restrictions_check(struct api_ctx *c)
         http_reply_code(c->req, DP_EINVAL, "sender_id must be a sender's id");
         goto out;
     }
+    /* as when an entry is added: a sender of another workspace is none */
+    if (sid && !engine_sender_exists(c->eng, c->ws, k.sender)) {
+        http_reply_code(c->req, DP_EINVAL, "sender_id: sender %lld does not exist",
+                        (long long)k.sender);
+        goto out;
+    }
     struct st_rentry_filter f = {
         .phone = phone, .alt = alt[0] ? alt : NULL, .sender_id = -1, .now = k.now};
     int rc = c->st->v->restriction_entries(c->st, c->ws, &f, check_cb, &k, &e);

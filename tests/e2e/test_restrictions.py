@@ -90,6 +90,7 @@ class TestRestrictions(E2ETest):
         self.assertEqual(chk["lists"], ["paging"])
         self.assertFalse(self.ok(self.api.get("/restrictions/check?phone=%s&sender_id=1" % B))["restricted"])
         self.assertStatus(self.api.post("/restriction-lists/%d/entries" % lid, {"phone": C, "sender_id": 99999}), 400)
+        self.assertStatus(self.api.get("/restrictions/check?phone=%s&sender_id=99999" % B), 400)
         self.assertStatus(self.api.post("/restriction-lists/%d/entries" % lid, {"phone": "12"}), 400, "bad_request")
         # the 8-digit form of a mobile is the same person: check and remove find it
         self.add(lid, C)
