@@ -57,17 +57,6 @@ struct fx {
     int n_hooked;
 };
 
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d (%s): %s", #call, rc_, dp_strerror(rc_), e_.msg);                   \
-    } while (0)
-
-/* The dp_err of the call inside OK(), so its detail can be printed. */
-#define E (&e_)
-
 static void engine_up(struct fx *f)
 {
     struct engine_opts o = {.country_code = "55"};

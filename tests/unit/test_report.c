@@ -17,15 +17,6 @@
 #include "store/store.h"
 #include "support/tmpstore.h"
 
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-#define E (&e_)
-
 /* 2026-01-01T00:00:00Z, on a minute (and day) boundary */
 #define T0 1767225600000LL
 #define MIN 60000LL

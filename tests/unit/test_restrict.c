@@ -23,15 +23,6 @@ struct fx {
     store *st;
 };
 
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-#define E (&e_)
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);

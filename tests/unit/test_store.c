@@ -20,17 +20,6 @@ struct fx {
     store *st;
 };
 
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-
-/* The store call written with `&e_` as its dp_err, so OK() can print it. */
-#define E (&e_)
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);

@@ -1,10 +1,24 @@
 /* A SQLite store in a fresh temporary directory, for the unit tests that
  * need a real database: made in a test's setup, removed (with its -wal,
- * -shm and -journal files) in its teardown. Failures fail the running test. */
+ * -shm and -journal files) in its teardown, and the OK() check their store
+ * calls share. Failures fail the running test. */
 #ifndef DP_TEST_TMPSTORE_H
 #define DP_TEST_TMPSTORE_H
 
 #include "store/store.h"
+#include "util/err.h"
+
+/* OK(call) fails the test when a store call (or any call taking a dp_err)
+ * does not return DP_OK, printing the code and the detail; inside it the
+ * call names its dp_err E. */
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        dp_err e_ = {0};                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_ != DP_OK)                                                                          \
+            fail_msg("%s -> %d (%s): %s", #call, rc_, dp_strerror(rc_), e_.msg);                   \
+    } while (0)
+#define E (&e_)
 
 struct tmpstore {
     char dir[64];   /* /tmp/disparo-TAG-XXXXXX */
