@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli_cmd.h"
+#include "cli/cli_out.h"
 #include "util/err.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080"
@@ -225,6 +226,99 @@ void cli_print_raw(const cli_reply *r)
     fwrite(r->body.data, 1, r->body.len, stdout);
     if (r->body.data[r->body.len - 1] != '\n')
         fputc('\n', stdout);
+}
+
+int cli_json_done(const struct cli_ctx *c, const cli_reply *r, int rc)
+{
+    if (rc != CLI_OK)
+        return 1;
+    if (!c->json)
+        return 0;
+    cli_print_raw(r);
+    return 1;
+}
+
+int cli_oom(void)
+{
+    fputs("error: out of memory\n", stderr);
+    return CLI_EAPI;
+}
+
+int cli_upload(struct cli_ctx *c, const char *path, const char *file, const char *type,
+               cli_reply *r)
+{
+    int rc = CLI_OK;
+    int is_stdin = strcmp(file, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(file, "rb");
+
+    if (!f) {
+        fprintf(stderr, "error: cannot open %s: %s\n", file, strerror(errno));
+        return CLI_EUSAGE;
+    }
+    if (cli_http_upload(c->http, path, f, is_stdin ? "stdin" : file, type, r) != DP_OK) {
+        cli_print_error(c, r);
+        rc = CLI_EAPI;
+    }
+    if (!is_stdin)
+        fclose(f);
+    return rc;
+}
+
+int cli_pages(struct cli_ctx *c, const char *path, int all, cli_page_fn fn, void *arg,
+              long long *next)
+{
+    int rc;
+    long long after = 0;
+    cli_reply r;
+
+    cli_reply_init(&r);
+    for (;;) {
+        rc = cli_call(c, "GET", NULL, &r, "%s&after=%lld", path, after);
+        if (rc)
+            break;
+        rc = fn(&r, arg);
+        if (rc)
+            break;
+        after = cli_out_int(r.json, "next_after", 0);
+        if (!all || !after)
+            break;
+    }
+    *next = after;
+    cli_reply_free(&r);
+    return rc;
+}
+
+FILE *cli_output_open(const char *file, const char *mode)
+{
+    if (!file || strcmp(file, "-") == 0)
+        return stdout;
+    return fopen(file, mode);
+}
+
+int cli_output_close(FILE *f, const char *file, int rc)
+{
+    if (f != stdout && fclose(f) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "error: cannot write %s: %s\n", file, strerror(errno));
+        rc = CLI_EAPI;
+    }
+    return rc;
+}
+
+int cli_dispatch(struct cli_ctx *c, const char *usage, const struct cli_sub *subs, int argc,
+                 char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL;
+
+    if (!sub)
+        return cli_args_usage_error(usage, "missing subcommand");
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    for (const struct cli_sub *s = subs; s->name; s++)
+        if (strcmp(sub, s->name) == 0)
+            return s->run(c, argc - 1, argv + 1);
+    return cli_args_usage_error(usage, "unknown subcommand '%s'", sub);
 }
 
 static const struct command *find_command(const char *name)

@@ -21,16 +21,27 @@ static void print_synopsis(FILE *f, const char *usage)
     fprintf(f, "%.*s\n", (int)len, usage);
 }
 
-int cli_args_usage_error(const char *usage, const char *fmt, ...)
+static int vusage_error(const char *usage, const char *fmt, va_list ap)
 {
-    va_list ap;
     fputs("error: ", stderr);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
     print_synopsis(stderr, usage);
     return CLI_EUSAGE;
+}
+
+int cli_args_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vusage_error(usage, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cli_args_exit(int rc)
+{
+    return rc == CLI_HELP ? CLI_OK : rc;
 }
 
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *arg, size_t len)
@@ -103,6 +114,22 @@ int cli_args_parse(const char *usage, int argc, char **argv, const struct cli_op
         }
     }
 out:
+    return rc;
+}
+
+int cli_args_parse_id(const char *usage, int argc, char **argv, const struct cli_opt *opts,
+                      long long *id, const char *fmt, ...)
+{
+    const char *pos[1];
+    size_t npos = 0;
+    int rc = cli_args_parse(usage, argc, argv, opts, pos, 1, &npos);
+
+    if (rc == CLI_OK && (npos != 1 || cli_args_id(pos[0], id))) {
+        va_list ap;
+        va_start(ap, fmt);
+        rc = vusage_error(usage, fmt, ap);
+        va_end(ap);
+    }
     return rc;
 }
 

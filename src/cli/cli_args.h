@@ -43,6 +43,17 @@ struct cli_opt {
 int cli_args_parse(const char *usage, int argc, char **argv, const struct cli_opt *opts,
                    const char **pos, size_t maxpos, size_t *npos);
 
+/* cli_args_parse for a command whose one positional is an id: when it is
+ * missing or not an id, the usage error is worded by fmt. Same results as
+ * cli_args_parse. */
+int cli_args_parse_id(const char *usage, int argc, char **argv, const struct cli_opt *opts,
+                      long long *id, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The exit code for what a parse returned: CLI_HELP (the usage was printed,
+ * so the command is done) is success; any other code stays. Commands give up
+ * at once on a parse that is not CLI_OK and return through this. */
+int cli_args_exit(int rc);
+
 /* Prints "error: ..." and the synopsis of usage (its text up to the first
  * blank line) to stderr; returns CLI_EUSAGE. */
 int cli_args_usage_error(const char *usage, const char *fmt, ...)

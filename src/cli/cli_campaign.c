@@ -184,21 +184,15 @@ static int campaign_list(struct cli_ctx *c, int argc, char **argv)
     cli_reply_init(&r);
     buf_init(&q, 1024);
     rc = cli_args_parse(usage, argc, argv, opts, pos, 0, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (cli_http_query(&q, "status", status)) {
         rc = cli_args_usage_error(usage, "--status is too long");
         goto out;
     }
     rc = cli_call(c, "GET", NULL, &r, "/campaigns%s", buf_str(&q));
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-        goto out;
-    }
     t = cli_table_new(8, headers);
     if (!t)
         goto oom;
@@ -222,13 +216,12 @@ static int campaign_list(struct cli_ctx *c, int argc, char **argv)
     cli_table_print(t, stdout);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     buf_free(&q);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 /* show, start, pause, resume, cancel: one id, one request, the campaign back. */
@@ -238,30 +231,20 @@ static int campaign_one(struct cli_ctx *c, int argc, char **argv)
     const char *sub = argv[0];
     int show = strcmp(sub, "show") == 0;
     const struct cli_opt opts[] = {{NULL, CLI_OPT_FLAG, NULL}};
-    const char *pos[1];
-    size_t npos = 0;
     long long id;
     cli_reply r;
 
     cli_reply_init(&r);
-    rc = cli_args_parse(usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(usage, argc, argv, opts, &id, "campaign %s needs a campaign id", sub);
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(usage, "campaign %s needs a campaign id", sub);
-        goto out;
-    }
     if (show)
         rc = cli_call(c, "GET", NULL, &r, "/campaigns/%lld", id);
     else
         rc = cli_call(c, "POST", NULL, &r, "/campaigns/%lld/%s", id, sub);
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-    } else if (show) {
+    if (show) {
         cli_campaign_print(r.json);
     } else {
         const char *reason = cli_out_str(r.json, "state_reason", NULL);
@@ -271,30 +254,23 @@ static int campaign_one(struct cli_ctx *c, int argc, char **argv)
     }
 out:
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 int cli_cmd_campaign(struct cli_ctx *c, int argc, char **argv)
 {
-    static const char *const one[] = {"show", "start", "pause", "resume", "cancel"};
-    const char *sub = argc > 1 ? argv[1] : NULL;
-
-    if (!sub)
-        return cli_args_usage_error(usage, "missing subcommand");
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        fputs(usage, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(sub, "create") == 0)
-        return cli_campaign_create(c, argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return campaign_list(c, argc - 1, argv + 1);
-    if (strcmp(sub, "watch") == 0)
-        return cli_campaign_watch(c, argc - 1, argv + 1);
-    if (strcmp(sub, "report") == 0 || strcmp(sub, "export") == 0)
-        return cli_campaign_report(c, argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
-        if (strcmp(sub, one[i]) == 0)
-            return campaign_one(c, argc - 1, argv + 1);
-    return cli_args_usage_error(usage, "unknown subcommand '%s'", sub);
+    static const struct cli_sub subs[] = {
+        {"create", cli_campaign_create},
+        {"list", campaign_list},
+        {"watch", cli_campaign_watch},
+        {"report", cli_campaign_report},
+        {"export", cli_campaign_report},
+        {"show", campaign_one},
+        {"start", campaign_one},
+        {"pause", campaign_one},
+        {"resume", campaign_one},
+        {"cancel", campaign_one},
+        {NULL, NULL},
+    };
+    return cli_dispatch(c, usage, subs, argc, argv);
 }

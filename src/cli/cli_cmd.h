@@ -25,6 +25,48 @@ int cli_call(struct cli_ctx *c, const char *method, const json_t *body, cli_repl
 void cli_print_error(const struct cli_ctx *c, const cli_reply *r);
 /* For --json: the reply body as received, newline-terminated. */
 void cli_print_raw(const cli_reply *r);
+/* What follows a cli_call whose reply a command shows: rc is the call's
+ * result. Under --json a successful reply is printed as it came. Returns 1
+ * when the command has nothing left to print (the call failed, or the reply
+ * went out raw), 0 when the caller prints r's human form. */
+int cli_json_done(const struct cli_ctx *c, const cli_reply *r, int rc);
+/* Prints "error: out of memory" to stderr; returns CLI_EAPI. */
+int cli_oom(void);
+
+/* Uploads file ("-" = stdin, sent as "stdin" in messages) to path with the
+ * given Content-Type, printing what went wrong. Returns CLI_OK, CLI_EUSAGE
+ * when the file cannot be opened, or CLI_EAPI; r holds the reply. */
+int cli_upload(struct cli_ctx *c, const char *path, const char *file, const char *type,
+               cli_reply *r);
+
+/* One page of a listing: r is the page's reply. Returns CLI_OK to go on. */
+typedef int (*cli_page_fn)(const cli_reply *r, void *arg);
+/* GETs path (whose query has begun: "...?limit=N") with "&after=A" added,
+ * from A = 0, handing each reply to fn, and while all is set follows the
+ * replies' next_after until one has none. *next gets the last reply's
+ * next_after (0: the listing ended). Returns CLI_OK, cli_call's error
+ * (printed) or fn's result. */
+int cli_pages(struct cli_ctx *c, const char *path, int all, cli_page_fn fn, void *arg,
+              long long *next);
+
+/* Where output goes: file, or stdout when file is NULL or "-". NULL with
+ * errno set when file cannot be opened with mode. */
+FILE *cli_output_open(const char *file, const char *mode);
+/* Closes f unless it is stdout. rc is the command's result so far: when it
+ * is CLI_OK and closing fails, prints "error: cannot write FILE: ..." and
+ * returns CLI_EAPI; otherwise returns rc. */
+int cli_output_close(FILE *f, const char *file, int rc);
+
+/* A subcommand: its name and its entry point (argv[0] is the name). */
+struct cli_sub {
+    const char *name;
+    int (*run)(struct cli_ctx *c, int argc, char **argv);
+};
+/* Runs the subcommand argv[1] names from subs (ended by a {NULL} entry)
+ * with argv moved past the command. Prints usage to stdout for --help and
+ * -h (returns CLI_OK), a usage error for a missing or unknown subcommand. */
+int cli_dispatch(struct cli_ctx *c, const char *usage, const struct cli_sub *subs, int argc,
+                 char **argv);
 
 /* Command entry points: argv[0] is the command's own name, the global
  * options are already removed. Each returns an exit code. */

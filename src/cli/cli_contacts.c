@@ -52,21 +52,9 @@ static void print_import(const json_t *rep, const char *list)
 {
     const json_t *invalid = cli_out_path(rep, "invalid");
     long long ninvalid = cli_out_int(rep, "invalid_count", (long long)json_array_size(invalid));
-    size_t i;
-    json_t *row;
 
     cli_out_kv(stdout, "list", "%s (id %lld)", list, cli_out_int(rep, "list_id", 0));
-    cli_out_kv(stdout, "imported", "%lld", cli_out_int(rep, "imported", 0));
-    cli_out_kv(stdout, "updated", "%lld", cli_out_int(rep, "updated", 0));
-    cli_out_kv(stdout, "duplicates", "%lld", cli_out_int(rep, "duplicates", 0));
-    cli_out_kv(stdout, "invalid", "%lld", ninvalid);
-    json_array_foreach(invalid, i, row)
-    {
-        if (i == INVALID_SHOWN)
-            break;
-        cli_out_line(stdout, "  line %lld: %s", cli_out_int(row, "line", 0),
-                     cli_out_str(row, "reason", "-"));
-    }
+    cli_out_import(rep, ninvalid, INVALID_SHOWN);
     if (ninvalid > INVALID_SHOWN)
         printf("  ... and %lld more (--json shows the first %zu)\n", ninvalid - INVALID_SHOWN,
                json_array_size(invalid));
@@ -87,27 +75,16 @@ static int contacts_import(struct cli_ctx *c, int argc, char **argv)
                                    {NULL, CLI_OPT_FLAG, NULL}};
     const char *pos[1];
     size_t npos = 0;
-    FILE *f = NULL;
-    int is_stdin = 0;
     dp_buf path;
     cli_reply r;
 
     cli_reply_init(&r);
     buf_init(&path, 4096);
     rc = cli_args_parse(import_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (npos != 1 || !list || !*list) {
         rc = cli_args_usage_error(import_usage, "contacts import needs FILE and --list NAME");
-        goto out;
-    }
-    is_stdin = strcmp(pos[0], "-") == 0;
-    f = is_stdin ? stdin : fopen(pos[0], "rb");
-    if (!f) {
-        fprintf(stderr, "error: cannot open %s: %s\n", pos[0], strerror(errno));
-        rc = CLI_EUSAGE;
         goto out;
     }
     if (buf_puts(&path, "/contacts/import") || cli_http_query(&path, "list", list) ||
@@ -115,22 +92,16 @@ static int contacts_import(struct cli_ctx *c, int argc, char **argv)
         rc = cli_args_usage_error(import_usage, "--list NAME or --phone-column is too long");
         goto out;
     }
-    const char *type = !is_stdin && ends_with(pos[0], ".xlsx") ? XLSX_TYPE : "text/csv";
-    if (cli_http_upload(c->http, buf_str(&path), f, is_stdin ? "stdin" : pos[0], type, &r)) {
-        cli_print_error(c, &r);
-        rc = CLI_EAPI;
-        goto out;
-    }
-    if (c->json)
-        cli_print_raw(&r);
-    else
+    /* '-' is read as CSV: stdin has no name to tell a workbook by */
+    const char *type =
+        strcmp(pos[0], "-") != 0 && ends_with(pos[0], ".xlsx") ? XLSX_TYPE : "text/csv";
+    rc = cli_upload(c, buf_str(&path), pos[0], type, &r);
+    if (!cli_json_done(c, &r, rc))
         print_import(r.json, list);
 out:
-    if (f && !is_stdin)
-        fclose(f);
     buf_free(&path);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 /* A page of contacts as a table, and how to get the next one. */
@@ -157,14 +128,19 @@ static int print_contacts(const json_t *rep, const char *again)
     return CLI_OK;
 oom:
     cli_table_free(t);
-    fputs("error: out of memory\n", stderr);
-    return CLI_EAPI;
+    return cli_oom();
 }
 
-/* Appends ?after=&limit= (checked) to path. */
-static int page_query(const char *usage, dp_buf *path, const char *after, const char *limit)
+/* contacts search and list members: GETs path (its query begun) with --after
+ * and --limit (checked) added, and shows the page; again names the command
+ * in the "more:" hint. */
+static int contacts_page(struct cli_ctx *c, const char *usage, dp_buf *path, const char *after,
+                         const char *limit, const char *again)
 {
     long long v;
+    int rc;
+    cli_reply r;
+
     if (after && cli_args_id(after, &v))
         return cli_args_usage_error(usage, "--after wants a contact id");
     if (limit && cli_args_llong(limit, 1, 1000, &v))
@@ -172,7 +148,12 @@ static int page_query(const char *usage, dp_buf *path, const char *after, const 
     if ((after && cli_http_query(path, "after", after)) ||
         (limit && cli_http_query(path, "limit", limit)))
         return cli_args_usage_error(usage, "arguments too long");
-    return CLI_OK;
+    cli_reply_init(&r);
+    rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(path));
+    if (!cli_json_done(c, &r, rc))
+        rc = print_contacts(r.json, again);
+    cli_reply_free(&r);
+    return rc;
 }
 
 static int contacts_search(struct cli_ctx *c, int argc, char **argv)
@@ -184,30 +165,18 @@ static int contacts_search(struct cli_ctx *c, int argc, char **argv)
     const char *pos[1];
     size_t npos = 0;
     dp_buf path;
-    cli_reply r;
-    cli_reply_init(&r);
     buf_init(&path, 4096);
     int rc = cli_args_parse(import_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (buf_puts(&path, "/contacts?x=1") || (npos && cli_http_query(&path, "search", pos[0]))) {
         rc = cli_args_usage_error(import_usage, "Q is too long");
         goto out;
     }
-    if ((rc = page_query(import_usage, &path, after, limit)))
-        goto out;
-    if ((rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(&path))))
-        goto out;
-    if (c->json)
-        cli_print_raw(&r);
-    else
-        rc = print_contacts(r.json, "disparo contacts search ...");
+    rc = contacts_page(c, import_usage, &path, after, limit, "disparo contacts search ...");
 out:
     buf_free(&path);
-    cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 static int contacts_show(struct cli_ctx *c, int argc, char **argv)
@@ -221,10 +190,8 @@ static int contacts_show(struct cli_ctx *c, int argc, char **argv)
     cli_reply_init(&r);
     cli_reply_init(&h);
     int rc = cli_args_parse(import_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (npos != 1 || strspn(pos[0], "+0123456789") != strlen(pos[0])) {
         rc = cli_args_usage_error(import_usage, "contacts show needs a phone or a contact id");
         goto out;
@@ -274,32 +241,21 @@ static int contacts_show(struct cli_ctx *c, int argc, char **argv)
         puts("no messages sent to this phone");
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     cli_reply_free(&r);
     cli_reply_free(&h);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 int cli_cmd_contacts(struct cli_ctx *c, int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : NULL;
-
-    if (!sub)
-        return cli_args_usage_error(import_usage, "missing subcommand");
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        fputs(import_usage, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(sub, "import") == 0)
-        return contacts_import(c, argc - 1, argv + 1);
-    if (strcmp(sub, "search") == 0)
-        return contacts_search(c, argc - 1, argv + 1);
-    if (strcmp(sub, "show") == 0)
-        return contacts_show(c, argc - 1, argv + 1);
-    return cli_args_usage_error(import_usage, "unknown subcommand '%s'", sub);
+    static const struct cli_sub subs[] = {{"import", contacts_import},
+                                          {"search", contacts_search},
+                                          {"show", contacts_show},
+                                          {NULL, NULL}};
+    return cli_dispatch(c, import_usage, subs, argc, argv);
 }
 
 static int list_list(struct cli_ctx *c, cli_reply *r)
@@ -310,12 +266,8 @@ static int list_list(struct cli_ctx *c, cli_reply *r)
     size_t i;
     json_t *l;
 
-    if (rc)
+    if (cli_json_done(c, r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(r);
-        goto out;
-    }
     t = cli_table_new(4, headers);
     if (!t)
         goto oom;
@@ -332,8 +284,7 @@ static int list_list(struct cli_ctx *c, cli_reply *r)
     cli_table_print(t, stdout);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     return rc;
@@ -394,10 +345,8 @@ int cli_cmd_list(struct cli_ctx *c, int argc, char **argv)
     cli_reply_init(&r);
     buf_init(&path, 4096);
     rc = cli_args_parse(list_usage, argc, argv, opts, pos, sizeof pos / sizeof pos[0], &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (npos == 0) {
         rc = cli_args_usage_error(list_usage, "missing subcommand");
         goto out;
@@ -442,25 +391,14 @@ int cli_cmd_list(struct cli_ctx *c, int argc, char **argv)
             rc = cli_args_usage_error(list_usage, "out of memory");
             goto out;
         }
-        if ((rc = page_query(list_usage, &path, after, limit)))
-            goto out;
-        if ((rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(&path))))
-            goto out;
-        if (c->json)
-            cli_print_raw(&r);
-        else
-            rc = print_contacts(r.json, "disparo list members ...");
+        rc = contacts_page(c, list_usage, &path, after, limit, "disparo list members ...");
         goto out;
     } else {
         rc = cli_args_usage_error(list_usage, "unknown or incomplete subcommand '%s'", sub);
         goto out;
     }
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-        goto out;
-    }
     cli_out_kv(stdout, "id", "%lld", cli_out_int(r.json, "id", 0));
     cli_out_kv(stdout, "name", "%s", cli_out_str(r.json, "name", "-"));
     cli_out_kv(stdout, "members", "%lld", cli_out_int(r.json, "members", 0));
@@ -469,5 +407,5 @@ out:
     json_decref(body);
     buf_free(&path);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

@@ -385,8 +385,7 @@ static int load_contacts(const char *path, json_t **out)
     st.row = json_array();
     st.contacts = json_array();
     if (!st.row || !st.contacts || csv_init(&p, CSV_APPEND_NULL) != 0) {
-        fputs("error: out of memory\n", stderr);
-        rc = CLI_EAPI;
+        rc = cli_oom();
         goto out;
     }
     p_ready = 1;
@@ -423,10 +422,8 @@ out:
 /* Stores v (a new reference, NULL when it could not be made) as body[key]. */
 static int set(json_t *body, const char *key, json_t *v)
 {
-    if (!v || json_object_set_new(body, key, v)) {
-        fputs("error: out of memory\n", stderr);
-        return CLI_EAPI;
-    }
+    if (!v || json_object_set_new(body, key, v))
+        return cli_oom();
     return CLI_OK;
 }
 
@@ -652,10 +649,8 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     rc = cli_args_parse(usage, argc, argv, opts, pos, 0, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (json_file && o.body) {
         rc = cli_args_usage_error(usage, "give --json FILE or --body FILE, not both");
         goto out;
@@ -673,8 +668,7 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
     } else {
         body = json_object();
         if (!body) {
-            fputs("error: out of memory\n", stderr);
-            rc = CLI_EAPI;
+            rc = cli_oom();
             goto out;
         }
     }
@@ -689,10 +683,8 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
                   stderr);
         goto out;
     }
-    if (c->json) {
-        cli_print_raw(&r);
+    if (cli_json_done(c, &r, rc))
         goto out;
-    }
     cli_campaign_print(r.json);
     if (strcmp(cli_out_str(r.json, "status", ""), "draft") == 0)
         printf("\ndraft: start it with `disparo campaign start %lld`\n",
@@ -700,5 +692,5 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
 out:
     json_decref(body);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

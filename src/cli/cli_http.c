@@ -277,12 +277,18 @@ static int transfer_error(cli_http *h, CURLcode cc, cli_reply *r)
 }
 
 /* Options every request shares; headers is owned by the caller and must
- * outlive the transfer. */
-static int prepare(cli_http *h, const char *path, struct curl_slist *headers, cli_reply *r)
+ * outlive the transfer. failed says building the headers ran out of memory
+ * (base_headers, add_header). */
+static int prepare(cli_http *h, const char *path, struct curl_slist *headers, int failed,
+                   cli_reply *r)
 {
     char url[URL_MAX];
     int n = snprintf(url, sizeof url, "%s%s%s", h->url, API_PREFIX, path);
 
+    if (failed) {
+        set_error(r, "out of memory");
+        return DP_ENOMEM;
+    }
     if (n < 0 || (size_t)n >= sizeof url) {
         set_error(r, "request URL too long");
         return DP_EINVAL;
@@ -374,12 +380,7 @@ int cli_http_json(cli_http *h, const char *method, const char *path, const json_
         }
     }
     headers = base_headers(h, text ? "application/json" : NULL, &failed);
-    if (failed) {
-        rc = DP_ENOMEM;
-        set_error(r, "out of memory");
-        goto out;
-    }
-    rc = prepare(h, path, headers, r);
+    rc = prepare(h, path, headers, failed, r);
     if (rc)
         goto out;
     if (strcmp(method, "GET") == 0) {
@@ -421,12 +422,7 @@ int cli_http_upload(cli_http *h, const char *path, FILE *f, const char *name,
     headers = base_headers(h, content_type, &failed);
     if (size < 0)
         headers = add_header(headers, "Transfer-Encoding: chunked", &failed);
-    if (failed) {
-        rc = DP_ENOMEM;
-        set_error(r, "out of memory");
-        goto out;
-    }
-    rc = prepare(h, path, headers, r);
+    rc = prepare(h, path, headers, failed, r);
     if (rc)
         goto out;
     h->upload = f;
@@ -453,12 +449,7 @@ int cli_http_download(cli_http *h, const char *path, FILE *out, cli_reply *r)
 
     reply_reset(r);
     headers = base_headers(h, NULL, &failed);
-    if (failed) {
-        rc = DP_ENOMEM;
-        set_error(r, "out of memory");
-        goto out;
-    }
-    rc = prepare(h, path, headers, r);
+    rc = prepare(h, path, headers, failed, r);
     if (rc)
         goto out;
     h->sink = out;

@@ -73,8 +73,6 @@ int cli_cmd_messages(struct cli_ctx *c, int argc, char **argv)
         {"--cursor", CLI_OPT_STR, &cursor_s}, {"--all", CLI_OPT_FLAG, &all},
         {NULL, CLI_OPT_FLAG, NULL},
     };
-    const char *pos[1];
-    size_t npos = 0;
     long long id, limit;
     char cursor[CURSOR_MAX] = "";
     char limit_txt[24];
@@ -85,15 +83,9 @@ int cli_cmd_messages(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     buf_init(&q, 4096);
-    rc = cli_args_parse(messages_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(messages_usage, argc, argv, opts, &id, "messages needs a campaign id");
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(messages_usage, "messages needs a campaign id");
-        goto out;
-    }
     limit = all ? PAGE_ALL : PAGE_DEFAULT;
     if (limit_s && cli_args_llong(limit_s, 1, 1000, &limit)) {
         rc = cli_args_usage_error(messages_usage, "--limit wants a number from 1 to 1000");
@@ -153,14 +145,13 @@ int cli_cmd_messages(struct cli_ctx *c, int argc, char **argv)
         cli_out_line(stderr, "more: disparo messages %lld --cursor %s (or --all)", id, cursor);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     json_decref(merged);
     cli_table_free(t);
     buf_free(&q);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 /* {"reason":"outside_window","until":"..."} -> "reason=outside_window until=..." */
@@ -192,8 +183,6 @@ int cli_cmd_events(struct cli_ctx *c, int argc, char **argv)
     int rc;
     const char *limit_s = NULL;
     const struct cli_opt opts[] = {{"--limit", CLI_OPT_STR, &limit_s}, {NULL, CLI_OPT_FLAG, NULL}};
-    const char *pos[1];
-    size_t npos = 0;
     long long id, limit;
     dp_buf q;
     cli_table *t = NULL;
@@ -202,15 +191,9 @@ int cli_cmd_events(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     buf_init(&q, 256);
-    rc = cli_args_parse(events_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(events_usage, argc, argv, opts, &id, "events needs a campaign id");
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(events_usage, "events needs a campaign id");
-        goto out;
-    }
     if (limit_s && cli_args_llong(limit_s, 1, 1000000, &limit)) {
         rc = cli_args_usage_error(events_usage, "--limit wants a positive number");
         goto out;
@@ -218,12 +201,8 @@ int cli_cmd_events(struct cli_ctx *c, int argc, char **argv)
     if (cli_http_query(&q, "limit", limit_s))
         goto oom;
     rc = cli_call(c, "GET", NULL, &r, "/campaigns/%lld/events%s", id, buf_str(&q));
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-        goto out;
-    }
     t = cli_table_new(4, headers);
     if (!t)
         goto oom;
@@ -242,11 +221,10 @@ int cli_cmd_events(struct cli_ctx *c, int argc, char **argv)
     cli_table_print(t, stdout);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     buf_free(&q);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

@@ -197,6 +197,24 @@ void cli_out_line(FILE *f, const char *fmt, ...)
     buf_free(&raw);
 }
 
+void cli_out_import(const json_t *rep, long long ninvalid, size_t shown)
+{
+    size_t i;
+    json_t *row;
+
+    cli_out_kv(stdout, "imported", "%lld", cli_out_int(rep, "imported", 0));
+    cli_out_kv(stdout, "updated", "%lld", cli_out_int(rep, "updated", 0));
+    cli_out_kv(stdout, "duplicates", "%lld", cli_out_int(rep, "duplicates", 0));
+    cli_out_kv(stdout, "invalid", "%lld", ninvalid);
+    json_array_foreach(cli_out_path(rep, "invalid"), i, row)
+    {
+        if (i == shown)
+            break;
+        cli_out_line(stdout, "  line %lld: %s", cli_out_int(row, "line", 0),
+                     cli_out_str(row, "reason", "-"));
+    }
+}
+
 cli_table *cli_table_new(size_t ncols, const char *const *headers)
 {
     cli_table *t = calloc(1, sizeof *t);

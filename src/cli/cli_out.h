@@ -41,6 +41,11 @@ void cli_out_kv(FILE *f, const char *key, const char *fmt, ...)
  * characters: for sentences that quote what the server sent. */
 void cli_out_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The counts of an import's reply (imported, updated, duplicates; invalid
+ * is ninvalid) as detail lines on stdout, then its first rejected rows (at
+ * most shown) as "  line N: reason". */
+void cli_out_import(const json_t *rep, long long ninvalid, size_t shown);
+
 /* A table collects every cell first so the columns can be sized to fit. */
 typedef struct cli_table cli_table;
 

@@ -25,32 +25,24 @@ static const char report_usage[] =
 static int download(struct cli_ctx *c, const char *path, const char *file)
 {
     cli_reply r;
-    int to_stdout = !file || strcmp(file, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(file, "wb");
+    FILE *f = cli_output_open(file, "wb");
     int rc = CLI_OK;
 
-    cli_reply_init(&r);
     if (!f) {
         fprintf(stderr, "error: cannot create %s: %s\n", file, strerror(errno));
-        rc = CLI_EAPI;
-        goto out;
+        return CLI_EAPI;
     }
+    cli_reply_init(&r);
     if (cli_http_download(c->http, path, f, &r) != DP_OK) {
         cli_print_error(c, &r);
         rc = CLI_EAPI;
     }
-    if (!to_stdout) {
-        if (fclose(f) != 0 && rc == CLI_OK) {
-            fprintf(stderr, "error: cannot write %s: %s\n", file, strerror(errno));
-            rc = CLI_EAPI;
-        }
-        if (rc != CLI_OK)
-            (void)remove(file);
-    } else if (fflush(stdout) != 0) {
-        rc = CLI_EAPI;
-    }
-out:
     cli_reply_free(&r);
+    if (f == stdout)
+        return fflush(stdout) != 0 ? CLI_EAPI : rc;
+    rc = cli_output_close(f, file, rc);
+    if (rc != CLI_OK)
+        (void)remove(file);
     return rc;
 }
 
@@ -135,8 +127,7 @@ static int print_report(const json_t *rep)
     }
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     return rc;
@@ -151,23 +142,16 @@ int cli_campaign_report(struct cli_ctx *c, int argc, char **argv)
                                    {"-o", CLI_OPT_STR, &outfile},
                                    {"--output", CLI_OPT_STR, &outfile},
                                    {NULL, CLI_OPT_FLAG, NULL}};
-    const char *pos[1];
-    size_t npos = 0;
     long long id;
     char path[64];
     cli_reply r;
     int rc;
 
     cli_reply_init(&r);
-    rc = cli_args_parse(report_usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(report_usage, argc, argv, opts, &id, "campaign %s needs a campaign id",
+                           argv[0]);
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(report_usage, "campaign %s needs a campaign id", argv[0]);
-        goto out;
-    }
     if ((export && xlsx) || (!export && outfile)) {
         rc = cli_args_usage_error(report_usage, "--xlsx goes with report, -o with export");
         goto out;
@@ -185,13 +169,9 @@ int cli_campaign_report(struct cli_ctx *c, int argc, char **argv)
         goto out;
     }
     rc = cli_call(c, "GET", NULL, &r, "/campaigns/%lld/report", id);
-    if (rc)
-        goto out;
-    if (c->json)
-        cli_print_raw(&r);
-    else
+    if (!cli_json_done(c, &r, rc))
         rc = print_report(r.json);
 out:
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

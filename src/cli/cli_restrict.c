@@ -52,6 +52,13 @@ static int path_segment(dp_buf *b, const char *s)
     return DP_OK;
 }
 
+/* Sets o.key to the option's value v when the option was given. */
+static void set_str(json_t *o, const char *key, const char *v)
+{
+    if (v)
+        json_object_set_new(o, key, json_string(v));
+}
+
 /* The id of LIST (an id or a name). Prints the error itself. */
 static int resolve_list(struct cli_ctx *c, const char *arg, long long *id)
 {
@@ -106,6 +113,22 @@ static void print_entry(const json_t *en)
     cli_out_kv(stdout, "expires", "%s", cli_out_str(en, "expires_at", "never"));
 }
 
+/* restrict check's answer; phone is the one asked about. */
+static void print_check(const json_t *rep, const char *phone, int one_sender)
+{
+    size_t i;
+    json_t *l;
+
+    if (!json_is_true(cli_out_path(rep, "restricted"))) {
+        printf("%s is not restricted%s\n", cli_out_str(rep, "phone", phone),
+               one_sender ? " for that sender" : "");
+        return;
+    }
+    printf("%s is restricted by:", cli_out_str(rep, "phone", phone));
+    json_array_foreach(cli_out_path(rep, "lists"), i, l) printf(" %s", json_string_value(l));
+    printf("\n");
+}
+
 static int lists_table(struct cli_ctx *c, cli_reply *r)
 {
     static const char *const headers[] = {"ID", "NAME", "RETENTION", "ENTRIES", "BUILTIN"};
@@ -113,11 +136,8 @@ static int lists_table(struct cli_ctx *c, cli_reply *r)
     size_t i;
     json_t *l;
     int rc = cli_call(c, "GET", NULL, r, "/restriction-lists");
-    if (rc || c->json) {
-        if (!rc)
-            cli_print_raw(r);
+    if (cli_json_done(c, r, rc))
         return rc;
-    }
     if (!(t = cli_table_new(5, headers)))
         goto oom;
     cli_table_right(t, 0);
@@ -137,58 +157,54 @@ static int lists_table(struct cli_ctx *c, cli_reply *r)
     return CLI_OK;
 oom:
     cli_table_free(t);
-    fputs("error: out of memory\n", stderr);
-    return CLI_EAPI;
+    return cli_oom();
+}
+
+/* A page of entries: printed raw under --json, else added to the table. */
+static int entries_page(const cli_reply *r, void *arg)
+{
+    cli_table *t = arg;
+    size_t i;
+    json_t *en;
+
+    if (!t) {
+        cli_print_raw(r);
+        return CLI_OK;
+    }
+    json_array_foreach(cli_out_path(r->json, "entries"), i, en)
+    {
+        char tmp[64];
+        if (cli_table_cellf(t, "%lld", cli_out_int(en, "id", 0)) ||
+            cli_table_cell(t, cli_out_str(en, "phone", "-")) ||
+            cli_table_cell(t, cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp)) ||
+            cli_table_cell(t, cli_out_str(en, "reason", "-")) ||
+            cli_table_cell(t, cli_out_str(en, "source", "-")) ||
+            cli_table_cell(t, cli_out_str(en, "expires_at", "never")))
+            return cli_oom();
+    }
+    return CLI_OK;
 }
 
 static int entries_table(struct cli_ctx *c, long long id, long long limit, int all)
 {
     static const char *const headers[] = {"ID", "PHONE", "SENDER", "REASON", "SOURCE", "EXPIRES"};
     cli_table *t = NULL;
-    cli_reply r;
     long long after = 0;
-    int rc = CLI_OK;
-    size_t i;
-    json_t *en;
-    cli_reply_init(&r);
+    int rc;
+    char path[96];
+
     if (!c->json && !(t = cli_table_new(6, headers)))
-        goto oom;
+        return cli_oom();
     if (t)
         cli_table_right(t, 0);
-    for (;;) {
-        if ((rc = cli_call(c, "GET", NULL, &r,
-                           "/restriction-lists/%lld/entries?limit=%lld&after=%lld", id,
-                           all ? PAGE : limit, after)))
-            goto out;
-        if (c->json)
-            cli_print_raw(&r);
-        json_array_foreach(cli_out_path(r.json, "entries"), i, en)
-        {
-            char tmp[64];
-            if (t &&
-                (cli_table_cellf(t, "%lld", cli_out_int(en, "id", 0)) ||
-                 cli_table_cell(t, cli_out_str(en, "phone", "-")) ||
-                 cli_table_cell(t, cli_out_val(cli_out_path(en, "sender_id"), tmp, sizeof tmp)) ||
-                 cli_table_cell(t, cli_out_str(en, "reason", "-")) ||
-                 cli_table_cell(t, cli_out_str(en, "source", "-")) ||
-                 cli_table_cell(t, cli_out_str(en, "expires_at", "never"))))
-                goto oom;
-        }
-        after = cli_out_int(r.json, "next_after", 0);
-        if (!all || !after)
-            break;
-    }
-    if (t)
+    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/entries?limit=%lld", id,
+                   all ? PAGE : limit);
+    rc = cli_pages(c, path, all, entries_page, t, &after);
+    if (!rc && t)
         cli_table_print(t, stdout);
-    if (t && !all && after)
+    if (!rc && t && !all && after)
         printf("(more: --all lists every entry)\n");
-    goto out;
-oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
-out:
     cli_table_free(t);
-    cli_reply_free(&r);
     return rc;
 }
 
@@ -210,85 +226,58 @@ static void csv_out(FILE *f, const char *s, int last)
     fputs(last ? "\r\n" : ",", f);
 }
 
-/* Pages through the entries (the JSON API, so no reply size cap applies)
- * and writes the same columns as GET .../export.csv. */
-static int export_csv(struct cli_ctx *c, long long id, const char *path)
+/* A page of entries as CSV rows on the FILE in arg. */
+static int export_page(const cli_reply *r, void *arg)
 {
-    cli_reply r;
-    long long after = 0;
-    int rc = CLI_OK;
+    FILE *f = arg;
     size_t i;
     json_t *en;
-    FILE *f = path && strcmp(path, "-") ? fopen(path, "w") : stdout;
+
+    json_array_foreach(cli_out_path(r->json, "entries"), i, en)
+    {
+        char tmp[64];
+        const json_t *sid = cli_out_path(en, "sender_id");
+        csv_out(f, cli_out_str(en, "phone", ""), 0);
+        csv_out(f, json_is_integer(sid) ? cli_out_val(sid, tmp, sizeof tmp) : "", 0);
+        csv_out(f, cli_out_str(en, "reason", ""), 0);
+        csv_out(f, cli_out_str(en, "source", ""), 0);
+        csv_out(f, cli_out_str(en, "created_at", ""), 0);
+        csv_out(f, cli_out_str(en, "expires_at", ""), 1);
+    }
+    return CLI_OK;
+}
+
+/* Pages through the entries (the JSON API, so no reply size cap applies)
+ * and writes the same columns as GET .../export.csv. */
+static int export_csv(struct cli_ctx *c, long long id, const char *file)
+{
+    long long after = 0;
+    char path[96];
+    FILE *f = cli_output_open(file, "w");
     if (!f) {
-        fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "error: cannot write %s: %s\n", file, strerror(errno));
         return CLI_EUSAGE;
     }
-    cli_reply_init(&r);
     fputs("phone,sender_id,reason,source,created_at,expires_at\r\n", f);
-    do {
-        if ((rc = cli_call(c, "GET", NULL, &r,
-                           "/restriction-lists/%lld/entries?limit=%d&after=%lld", id, PAGE, after)))
-            break;
-        json_array_foreach(cli_out_path(r.json, "entries"), i, en)
-        {
-            char tmp[64];
-            const json_t *sid = cli_out_path(en, "sender_id");
-            csv_out(f, cli_out_str(en, "phone", ""), 0);
-            csv_out(f, json_is_integer(sid) ? cli_out_val(sid, tmp, sizeof tmp) : "", 0);
-            csv_out(f, cli_out_str(en, "reason", ""), 0);
-            csv_out(f, cli_out_str(en, "source", ""), 0);
-            csv_out(f, cli_out_str(en, "created_at", ""), 0);
-            csv_out(f, cli_out_str(en, "expires_at", ""), 1);
-        }
-        after = cli_out_int(r.json, "next_after", 0);
-    } while (after);
-    if (f != stdout && fclose(f) != 0 && rc == CLI_OK) {
-        fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
-        rc = CLI_EAPI;
-    }
-    cli_reply_free(&r);
-    return rc;
+    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/entries?limit=%d", id, PAGE);
+    return cli_output_close(f, file, cli_pages(c, path, 1, export_page, f, &after));
 }
 
 static int import_csv(struct cli_ctx *c, long long id, const char *file)
 {
     cli_reply r;
     char path[64];
-    int rc = CLI_OK, is_stdin = strcmp(file, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(file, "rb");
-    if (!f) {
-        fprintf(stderr, "error: cannot open %s: %s\n", file, strerror(errno));
-        return CLI_EUSAGE;
-    }
+    int rc;
+
     cli_reply_init(&r);
     snprintf(path, sizeof path, "/restriction-lists/%lld/import", id);
-    if (cli_http_upload(c->http, path, f, is_stdin ? "stdin" : file, "text/csv", &r)) {
-        cli_print_error(c, &r);
-        rc = CLI_EAPI;
-    } else if (c->json) {
-        cli_print_raw(&r);
-    } else {
-        const json_t *invalid = cli_out_path(r.json, "invalid");
+    rc = cli_upload(c, path, file, "text/csv", &r);
+    if (!cli_json_done(c, &r, rc)) {
         long long ninvalid = cli_out_int(r.json, "invalid_count", 0);
-        size_t i;
-        json_t *row;
-        cli_out_kv(stdout, "imported", "%lld", cli_out_int(r.json, "imported", 0));
-        cli_out_kv(stdout, "updated", "%lld", cli_out_int(r.json, "updated", 0));
-        cli_out_kv(stdout, "duplicates", "%lld", cli_out_int(r.json, "duplicates", 0));
-        cli_out_kv(stdout, "invalid", "%lld", ninvalid);
-        json_array_foreach(invalid, i, row)
-        {
-            if (i == INVALID_SHOWN)
-                break;
-            cli_out_line(stdout, "  line %lld: %s", cli_out_int(row, "line", 0),
-                         cli_out_str(row, "reason", "-"));
-        }
+        cli_out_import(r.json, ninvalid, INVALID_SHOWN);
         if (ninvalid > INVALID_SHOWN)
             printf("  ... and %lld more\n", ninvalid - INVALID_SHOWN);
     }
-    if (!is_stdin)
-        fclose(f);
     cli_reply_free(&r);
     return rc;
 }
@@ -316,10 +305,8 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
     cli_reply_init(&r);
     buf_init(&path, 4096);
     rc = cli_args_parse(restrict_usage, argc, argv, opts, pos, 3, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     const char *sub = npos ? pos[0] : "";
     if (sender && cli_args_id(sender, &sid)) {
         rc = cli_args_usage_error(restrict_usage, "--sender needs a sender id");
@@ -337,12 +324,9 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
             rc = cli_args_usage_error(restrict_usage, "NAME must be UTF-8");
             goto out;
         }
-        if ((rc = cli_call(c, "POST", body, &r, "/restriction-lists")) == CLI_OK) {
-            if (c->json)
-                cli_print_raw(&r);
-            else
-                print_list(r.json);
-        }
+        rc = cli_call(c, "POST", body, &r, "/restriction-lists");
+        if (!cli_json_done(c, &r, rc))
+            print_list(r.json);
     } else if (strcmp(sub, "delete-list") == 0 && npos == 2) {
         if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
             (rc = cli_call(c, "DELETE", NULL, &r, "/restriction-lists/%lld", id)) == CLI_OK &&
@@ -356,32 +340,24 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
         }
         if (sender)
             json_object_set_new(body, "sender_id", json_integer(sid));
-        if (reason)
-            json_object_set_new(body, "reason", json_string(reason));
-        if (expires)
-            json_object_set_new(body, "expires_at", json_string(expires));
-        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
-            (rc = cli_call(c, "POST", body, &r, "/restriction-lists/%lld/entries", id)) == CLI_OK) {
-            if (c->json)
-                cli_print_raw(&r);
-            else
-                print_entry(r.json);
-        }
+        set_str(body, "reason", reason);
+        set_str(body, "expires_at", expires);
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK)
+            rc = cli_call(c, "POST", body, &r, "/restriction-lists/%lld/entries", id);
+        if (!cli_json_done(c, &r, rc))
+            print_entry(r.json);
     } else if (strcmp(sub, "remove") == 0 && npos == 3) {
         if (path_segment(&path, pos[2]) || (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
             rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
             goto out;
         }
-        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK &&
-            (rc = cli_call(c, "DELETE", NULL, &r, "/restriction-lists/%lld/entries/%s", id,
-                           buf_str(&path))) == CLI_OK) {
-            if (c->json)
-                cli_print_raw(&r);
-            else
-                printf("%lld entr%s of %s removed from %s\n", cli_out_int(r.json, "removed", 0),
-                       cli_out_int(r.json, "removed", 0) == 1 ? "y" : "ies",
-                       cli_out_str(r.json, "phone", pos[2]), pos[1]);
-        }
+        if ((rc = resolve_list(c, pos[1], &id)) == CLI_OK)
+            rc = cli_call(c, "DELETE", NULL, &r, "/restriction-lists/%lld/entries/%s", id,
+                          buf_str(&path));
+        if (!cli_json_done(c, &r, rc))
+            printf("%lld entr%s of %s removed from %s\n", cli_out_int(r.json, "removed", 0),
+                   cli_out_int(r.json, "removed", 0) == 1 ? "y" : "ies",
+                   cli_out_str(r.json, "phone", pos[2]), pos[1]);
     } else if (strcmp(sub, "entries") == 0 && npos == 2) {
         n = 100;
         if (limit && cli_args_llong(limit, 1, 1000, &n)) {
@@ -402,21 +378,9 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
             rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
             goto out;
         }
-        if ((rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(&path))) == CLI_OK) {
-            if (c->json) {
-                cli_print_raw(&r);
-            } else if (!json_is_true(cli_out_path(r.json, "restricted"))) {
-                printf("%s is not restricted%s\n", cli_out_str(r.json, "phone", pos[1]),
-                       sender ? " for that sender" : "");
-            } else {
-                size_t i;
-                json_t *l;
-                printf("%s is restricted by:", cli_out_str(r.json, "phone", pos[1]));
-                json_array_foreach(cli_out_path(r.json, "lists"), i, l)
-                    printf(" %s", json_string_value(l));
-                printf("\n");
-            }
-        }
+        rc = cli_call(c, "GET", NULL, &r, "%s", buf_str(&path));
+        if (!cli_json_done(c, &r, rc))
+            print_check(r.json, pos[1], sender != NULL);
     } else {
         rc = cli_args_usage_error(restrict_usage, "unknown or incomplete subcommand '%s'", sub);
     }
@@ -424,7 +388,7 @@ out:
     json_decref(body);
     buf_free(&path);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
@@ -444,19 +408,15 @@ int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
     cli_reply r;
     cli_reply_init(&r);
     rc = cli_args_parse(keywords_usage, argc, argv, opts, pos, 2, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     const char *sub = npos ? pos[0] : "";
     if (strcmp(sub, "list") == 0 && npos == 1) {
         size_t i;
         json_t *k;
-        if ((rc = cli_call(c, "GET", NULL, &r, "/keyword-rules")) || c->json) {
-            if (!rc)
-                cli_print_raw(&r);
+        rc = cli_call(c, "GET", NULL, &r, "/keyword-rules");
+        if (cli_json_done(c, &r, rc))
             goto out;
-        }
         if (!(t = cli_table_new(5, headers)))
             goto oom;
         cli_table_right(t, 0);
@@ -477,18 +437,13 @@ int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
             rc = cli_args_usage_error(keywords_usage, "KEYWORD must be UTF-8");
             goto out;
         }
-        if (match)
-            json_object_set_new(body, "match", json_string(match));
-        if (list)
-            json_object_set_new(body, "list", json_string(list));
-        if ((rc = cli_call(c, "POST", body, &r, "/keyword-rules")) == CLI_OK) {
-            if (c->json)
-                cli_print_raw(&r);
-            else
-                printf("keyword rule %lld: %s (%s) -> %s\n", cli_out_int(r.json, "id", 0),
-                       cli_out_str(r.json, "keyword", "-"), cli_out_str(r.json, "match", "-"),
-                       cli_out_str(r.json, "list", "-"));
-        }
+        set_str(body, "match", match);
+        set_str(body, "list", list);
+        rc = cli_call(c, "POST", body, &r, "/keyword-rules");
+        if (!cli_json_done(c, &r, rc))
+            printf("keyword rule %lld: %s (%s) -> %s\n", cli_out_int(r.json, "id", 0),
+                   cli_out_str(r.json, "keyword", "-"), cli_out_str(r.json, "match", "-"),
+                   cli_out_str(r.json, "list", "-"));
     } else if (strcmp(sub, "remove") == 0 && npos == 2) {
         if (cli_args_id(pos[1], &id)) {
             rc = cli_args_usage_error(keywords_usage, "keywords remove needs a rule id");
@@ -501,11 +456,10 @@ int cli_cmd_keywords(struct cli_ctx *c, int argc, char **argv)
     }
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     json_decref(body);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

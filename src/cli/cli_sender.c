@@ -64,10 +64,8 @@ static int sender_add(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     rc = cli_args_parse(usage, argc, argv, opts, pos, 0, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     if (!name || !provider) {
         rc = cli_args_usage_error(usage, "sender add needs --name and --provider");
         goto out;
@@ -104,21 +102,16 @@ static int sender_add(struct cli_ctx *c, int argc, char **argv)
     if (daily && json_object_set_new(body, "daily_limit", json_integer(daily_v)))
         goto oom;
     rc = cli_call(c, "POST", body, &r, "/senders");
-    if (rc)
-        goto out;
-    if (c->json)
-        cli_print_raw(&r);
-    else
+    if (!cli_json_done(c, &r, rc))
         print_sender(r.json);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     json_decref(cfg);
     json_decref(body);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 static int sender_list(struct cli_ctx *c, int argc, char **argv)
@@ -135,17 +128,11 @@ static int sender_list(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     rc = cli_args_parse(usage, argc, argv, opts, pos, 0, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     rc = cli_call(c, "GET", NULL, &r, "/senders");
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-        goto out;
-    }
     t = cli_table_new(7, headers);
     if (!t)
         goto oom;
@@ -169,12 +156,11 @@ static int sender_list(struct cli_ctx *c, int argc, char **argv)
     cli_table_print(t, stdout);
     goto out;
 oom:
-    fputs("error: out of memory\n", stderr);
-    rc = CLI_EAPI;
+    rc = cli_oom();
 out:
     cli_table_free(t);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 /* show, enable, disable and delete: one id, one request. */
@@ -182,23 +168,15 @@ static int sender_one(struct cli_ctx *c, int argc, char **argv)
 {
     int rc;
     const char *sub = argv[0];
-    const char *pos[1];
-    size_t npos = 0;
     const struct cli_opt opts[] = {{NULL, CLI_OPT_FLAG, NULL}};
     long long id;
     json_t *body = NULL;
     cli_reply r;
 
     cli_reply_init(&r);
-    rc = cli_args_parse(usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(usage, argc, argv, opts, &id, "sender %s needs a sender id", sub);
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(usage, "sender %s needs a sender id", sub);
-        goto out;
-    }
     if (strcmp(sub, "show") == 0) {
         rc = cli_call(c, "GET", NULL, &r, "/senders/%lld", id);
     } else if (strcmp(sub, "delete") == 0) {
@@ -206,17 +184,14 @@ static int sender_one(struct cli_ctx *c, int argc, char **argv)
     } else {
         body = json_pack("{s:s}", "status", strcmp(sub, "enable") == 0 ? "active" : "disabled");
         if (!body) {
-            fputs("error: out of memory\n", stderr);
-            rc = CLI_EAPI;
+            rc = cli_oom();
             goto out;
         }
         rc = cli_call(c, "PATCH", body, &r, "/senders/%lld", id);
     }
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json)
-        cli_print_raw(&r);
-    else if (strcmp(sub, "show") == 0)
+    if (strcmp(sub, "show") == 0)
         print_sender(r.json);
     else if (strcmp(sub, "delete") == 0)
         printf("sender %lld deleted\n", id);
@@ -226,26 +201,15 @@ static int sender_one(struct cli_ctx *c, int argc, char **argv)
 out:
     json_decref(body);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 int cli_cmd_sender(struct cli_ctx *c, int argc, char **argv)
 {
-    static const char *const one[] = {"show", "enable", "disable", "delete"};
-    const char *sub = argc > 1 ? argv[1] : NULL;
-
-    if (!sub)
-        return cli_args_usage_error(usage, "missing subcommand");
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        fputs(usage, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(sub, "add") == 0)
-        return sender_add(c, argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return sender_list(c, argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
-        if (strcmp(sub, one[i]) == 0)
-            return sender_one(c, argc - 1, argv + 1);
-    return cli_args_usage_error(usage, "unknown subcommand '%s'", sub);
+    static const struct cli_sub subs[] = {
+        {"add", sender_add},    {"list", sender_list},   {"show", sender_one},
+        {"enable", sender_one}, {"disable", sender_one}, {"delete", sender_one},
+        {NULL, NULL},
+    };
+    return cli_dispatch(c, usage, subs, argc, argv);
 }

@@ -27,22 +27,16 @@ static int token_create(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     rc = cli_args_parse(usage, argc, argv, opts, pos, 0, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    if (rc != CLI_OK)
         goto out;
-    }
     body = json_pack("{s:s}", "name", name);
     if (!body) {
         rc = cli_args_usage_error(usage, "--name must be UTF-8");
         goto out;
     }
     rc = cli_call(c, "POST", body, &r, "/tokens");
-    if (rc)
+    if (cli_json_done(c, &r, rc))
         goto out;
-    if (c->json) {
-        cli_print_raw(&r);
-        goto out;
-    }
     const char *tok = cli_out_str(r.json, "token", NULL);
     if (!tok) {
         fputs("error: the server's reply holds no token\n", stderr);
@@ -56,18 +50,11 @@ static int token_create(struct cli_ctx *c, int argc, char **argv)
 out:
     json_decref(body);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }
 
 int cli_cmd_token(struct cli_ctx *c, int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_args_usage_error(usage, "missing subcommand");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(argv[1], "create") == 0)
-        return token_create(c, argc - 1, argv + 1);
-    return cli_args_usage_error(usage, "unknown subcommand '%s'", argv[1]);
+    static const struct cli_sub subs[] = {{"create", token_create}, {NULL, NULL}};
+    return cli_dispatch(c, usage, subs, argc, argv);
 }

@@ -197,8 +197,6 @@ int cli_campaign_watch(struct cli_ctx *c, int argc, char **argv)
     const char *interval_s = NULL;
     const struct cli_opt opts[] = {{"--interval-ms", CLI_OPT_STR, &interval_s},
                                    {NULL, CLI_OPT_FLAG, NULL}};
-    const char *pos[1];
-    size_t npos = 0;
     long long id, interval = DEFAULT_INTERVAL_MS;
     int tty = 0, drawn = 0;
     char path[64], desc[LINE_MAX_BYTES];
@@ -209,15 +207,9 @@ int cli_campaign_watch(struct cli_ctx *c, int argc, char **argv)
 
     cli_reply_init(&r);
     buf_init(&last, CLI_HTTP_REPLY_MAX);
-    rc = cli_args_parse(usage, argc, argv, opts, pos, 1, &npos);
-    if (rc != CLI_OK) {
-        rc = rc == CLI_HELP ? CLI_OK : rc;
+    rc = cli_args_parse_id(usage, argc, argv, opts, &id, "campaign watch needs a campaign id");
+    if (rc != CLI_OK)
         goto out;
-    }
-    if (npos != 1 || cli_args_id(pos[0], &id)) {
-        rc = cli_args_usage_error(usage, "campaign watch needs a campaign id");
-        goto out;
-    }
     if (interval_s && cli_args_llong(interval_s, 10, 3600000, &interval)) {
         rc = cli_args_usage_error(usage, "--interval-ms wants milliseconds from 10 to 3600000");
         goto out;
@@ -276,5 +268,5 @@ out:
         (void)sigaction(SIGINT, &old_sa, NULL);
     buf_free(&last);
     cli_reply_free(&r);
-    return rc;
+    return cli_args_exit(rc);
 }

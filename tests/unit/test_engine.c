@@ -27,6 +27,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "store/store.h"
+#include "support/tmpstore.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -44,8 +45,7 @@ struct hooked {
 };
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpstore tmp;
     store *st;
     struct event_base *base;
     engine *eng;
@@ -56,17 +56,6 @@ struct fx {
     struct hooked hooked[MAX_HOOKED];
     int n_hooked;
 };
-
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d (%s): %s", #call, rc_, dp_strerror(rc_), e_.msg);                   \
-    } while (0)
-
-/* The dp_err of the call inside OK(), so its detail can be printed. */
-#define E (&e_)
 
 static void engine_up(struct fx *f)
 {
@@ -81,10 +70,7 @@ static int setup(void **state)
     int created = 0;
     assert_non_null(f);
     f->t0_us = timer_now_us();
-    snprintf(f->dir, sizeof f->dir, "/tmp/disparo-engine-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/disparo.db", f->dir);
-    OK(store_sqlite_open(f->path, &f->st, E));
+    f->st = tmpstore_open(&f->tmp, "engine", NULL);
     /* workspace 1 (and its default sandbox sender, id 1) */
     OK(f->st->v->bootstrap(f->st, "adminhash", &created, E));
     assert_int_equal(created, 1);
@@ -99,19 +85,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-    char p[160];
     engine_free(f->eng);
     if (f->http)
         evhttp_free(f->http);
-    if (f->st)
-        f->st->v->close(f->st);
+    tmpstore_remove(&f->tmp, f->st);
     event_base_free(f->base);
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->dir);
     if (getenv("DISPARO_TEST_TIMES"))
         fprintf(stderr, "    took %.2f s\n", (double)(timer_now_us() - f->t0_us) / 1e6);
     free(f);

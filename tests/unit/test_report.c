@@ -15,15 +15,7 @@
 
 #include "store/sqlite_report.h"
 #include "store/store.h"
-
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-#define E (&e_)
+#include "support/tmpstore.h"
 
 /* 2026-01-01T00:00:00Z, on a minute (and day) boundary */
 #define T0 1767225600000LL
@@ -31,8 +23,7 @@
 #define DAY 86400000LL
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpstore tmp;
     store *st;
     int64_t a, b; /* two senders */
 };
@@ -40,14 +31,9 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    dp_err e = {0};
     int created = 0;
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/disparo-report-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/disparo.db", f->dir);
-    if (store_sqlite_open(f->path, &f->st, &e) != DP_OK)
-        fail_msg("open: %s", e.msg);
+    f->st = tmpstore_open(&f->tmp, "report", NULL);
     OK(f->st->v->bootstrap(f->st, "adminhash", &created, E));
     struct st_sender a = {
         .ws = 1, .name = (char *)"alpha", .provider = (char *)"sandbox", .active = 1};
@@ -64,14 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char p[160];
-    f->st->v->close(f->st);
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->dir);
+    tmpstore_remove(&f->tmp, f->st);
     free(f);
     return 0;
 }

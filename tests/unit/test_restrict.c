@@ -13,37 +13,23 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "support/tmpstore.h"
 #include "util/phonenum.h"
 
 #define DAY_MS 86400000LL
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct tmpstore tmp;
     store *st;
 };
-
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-#define E (&e_)
 
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    dp_err e = {0};
     int created = 0;
     int64_t ws2 = 0;
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/disparo-restrict-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/disparo.db", f->dir);
-    if (store_sqlite_open(f->path, &f->st, &e) != DP_OK)
-        fail_msg("open: %s", e.msg);
+    f->st = tmpstore_open(&f->tmp, "restrict", NULL);
     /* workspace 1 with sandbox sender 1; workspace 2 with sender 2 */
     OK(f->st->v->bootstrap(f->st, "adminhash", &created, E));
     OK(f->st->v->workspace_create(f->st, "other", &ws2, E));
@@ -56,15 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char p[160];
-    if (f->st)
-        f->st->v->close(f->st);
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->dir);
+    tmpstore_remove(&f->tmp, f->st);
     free(f);
     return 0;
 }
@@ -379,7 +357,7 @@ static void test_keyword_rules_crud(void **state)
     OK(st->v->commit(st, E));
     st->v->close(st);
     fx->st = NULL;
-    OK(store_sqlite_open(fx->path, &fx->st, E));
+    OK(store_sqlite_open(fx->tmp.path, &fx->st, E));
     st = fx->st;
     OK(st->v->keyword_rules(st, 1, engine_kw_cb, &n, E));
     assert_int_equal(n, 0);

@@ -13,58 +13,27 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "support/tmpstore.h"
 
 struct fx {
-    char dir[64];
-    char sub[96];
-    char path[128];
+    struct tmpstore tmp;
     store *st;
 };
-
-#define OK(call)                                                                                   \
-    do {                                                                                           \
-        dp_err e_ = {0};                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != DP_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e_.msg);                                          \
-    } while (0)
-
-/* The store call written with `&e_` as its dp_err, so OK() can print it. */
-#define E (&e_)
 
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    dp_err e = {0};
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/disparo-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->sub, sizeof f->sub, "%s/data", f->dir);
-    snprintf(f->path, sizeof f->path, "%s/disparo.db", f->sub);
-    if (store_sqlite_open(f->path, &f->st, &e) != DP_OK)
-        fail_msg("open: %s", e.msg);
+    /* through a parent directory that does not exist yet */
+    f->st = tmpstore_open(&f->tmp, "store", "data");
     *state = f;
     return 0;
-}
-
-static void rm_db(const struct fx *f)
-{
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char p[160];
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        (void)unlink(p);
-    }
-    (void)rmdir(f->sub);
-    (void)rmdir(f->dir);
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    if (f->st)
-        f->st->v->close(f->st);
-    rm_db(f);
+    tmpstore_remove(&f->tmp, f->st);
     free(f);
     return 0;
 }
@@ -1126,7 +1095,7 @@ static void test_reopen(void **state)
     st->v->close(st);
     f->st = NULL;
 
-    OK(store_sqlite_open(f->path, &f->st, E));
+    OK(store_sqlite_open(f->tmp.path, &f->st, E));
     st = f->st;
     OK(st->v->bootstrap(st, "adminhash", &created, E));
     assert_int_equal(created, 0);
