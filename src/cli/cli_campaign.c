@@ -130,9 +130,11 @@ void cli_campaign_print(const json_t *camp)
     cli_out_kv(stdout, "message", "%s", cli_out_str(camp, "message.text", ""));
     fmt_ids(senders, tmp, sizeof tmp);
     cli_out_kv(stdout, "senders", "%s", tmp);
-    if (list_id > 0)
-        cli_out_kv(stdout, "audience", "list %lld, %lld contacts", list_id,
+    if (list_id > 0 && cli_out_int(camp, "audience.contacts", 0) > 0)
+        cli_out_kv(stdout, "audience", "list %lld, and %lld contacts given inline", list_id,
                    cli_out_int(camp, "audience.contacts", 0));
+    else if (list_id > 0)
+        cli_out_kv(stdout, "audience", "list %lld", list_id);
     else
         cli_out_kv(stdout, "audience", "%lld contacts", cli_out_int(camp, "audience.contacts", 0));
     if (json_is_object(win)) {

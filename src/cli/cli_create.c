@@ -44,6 +44,8 @@ static const char usage[] =
     "  --max-sender-failures N  consecutive failures that drop a sender (default 5)\n"
     "  --resend-unknown         resend messages left unknown by a crash\n"
     "  --allow-missing-vars     send even if some contacts lack a template variable\n"
+    "  --exclude-restricted     leave out contacts on a restriction list now, instead of\n"
+    "                           creating their messages to be skipped when due\n"
     "  --start                  start now (or at --start-at) instead of leaving a draft\n"
     "  --json FILE, --body FILE the request body as JSON ('-' = stdin); options given\n"
     "                           as well override its fields\n";
@@ -52,7 +54,7 @@ struct create_opts {
     const char *name, *list, *csv, *text, *text_file, *interval, *window, *window_json;
     const char *pause, *start_at, *max_attempts, *max_sender_failures, *body;
     struct cli_multi senders;
-    int resend_unknown, allow_missing, start;
+    int resend_unknown, allow_missing, exclude_restricted, start;
 };
 
 /* ---- small parsers ---- */
@@ -611,9 +613,29 @@ static int build_body(const struct create_opts *o, json_t *body)
         rc = set(body, "resend_unknown", json_true());
     if (!rc && o->allow_missing)
         rc = set(body, "allow_missing_vars", json_true());
+    if (!rc && o->exclude_restricted)
+        rc = set(body, "exclude_restricted", json_true());
     if (!rc && o->start)
         rc = set(body, "start", json_true());
     return rc;
+}
+
+/* The creation reply's "restricted": {total, excluded, by_list: {name: n}}. */
+static void print_restricted(const json_t *r)
+{
+    const char *name;
+    json_t *n;
+    long long total = cli_out_int(r, "total", 0), excluded = cli_out_int(r, "excluded", 0);
+    if (total == 0)
+        return;
+    printf("%-16s %lld %s (", "restricted", total,
+           excluded ? "left out" : "to be skipped when due");
+    const char *sep = "";
+    json_object_foreach(cli_out_path(r, "by_list"), name, n) {
+        printf("%s%s %lld", sep, name, (long long)json_integer_value(n));
+        sep = ", ";
+    }
+    puts(")");
 }
 
 int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
@@ -637,6 +659,7 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
         {"--max-sender-failures", CLI_OPT_STR, &o.max_sender_failures},
         {"--resend-unknown", CLI_OPT_FLAG, &o.resend_unknown},
         {"--allow-missing-vars", CLI_OPT_FLAG, &o.allow_missing},
+        {"--exclude-restricted", CLI_OPT_FLAG, &o.exclude_restricted},
         {"--start", CLI_OPT_FLAG, &o.start},
         {"--json", CLI_OPT_STR, &json_file},
         {"--body", CLI_OPT_STR, &o.body},
@@ -686,6 +709,7 @@ int cli_campaign_create(struct cli_ctx *c, int argc, char **argv)
     if (cli_json_done(c, &r, rc))
         goto out;
     cli_campaign_print(r.json);
+    print_restricted(cli_out_path(r.json, "restricted"));
     if (strcmp(cli_out_str(r.json, "status", ""), "draft") == 0)
         printf("\ndraft: start it with `disparo campaign start %lld`\n",
                cli_out_int(r.json, "id", 0));

@@ -5,6 +5,7 @@ isolation and the `disparo restrict` / `disparo keywords` commands."""
 
 import datetime
 import socket
+import json
 import subprocess
 import time
 import unittest
@@ -315,6 +316,22 @@ class TestRestrictions(E2ETest):
         self.assertIn("CHEGA", out)
         rc, out, err = self.cli("restrict", "delete-list", "cli-list")
         self.assertEqual(rc, 1, "a list a rule points at cannot be deleted")
+
+    def test_cli_campaign_create_counts_and_excludes_restricted(self):
+        rc, out, err = self.cli("restrict", "add", "do_not_disturb", A)
+        self.assertEqual(rc, 0, err)
+        people = [{"phone": A, "name": "A"}, {"phone": B, "name": "B"}]
+        lid = self.ok(self.api.post("/lists", {"name": "cli-audience"}), 201)["id"]
+        self.ok(self.api.post("/lists/%d/contacts" % lid, {"contacts": people}))
+        base = ("campaign", "create", "--name", "x", "--sender", "1", "--list", str(lid), "--text", "oi")
+        rc, out, err = self.cli(*base)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("restricted       1 to be skipped when due (do_not_disturb 1)", out)
+        rc, out, err = self.cli(*base, "--exclude-restricted", "--json")
+        self.assertEqual(rc, 0, err)
+        made = json.loads(out)
+        self.assertEqual(made["counts"]["total"], 1)
+        self.assertEqual(made["restricted"], {"total": 1, "excluded": 1, "by_list": {"do_not_disturb": 1}})
 
 
 if __name__ == "__main__":
