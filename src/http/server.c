@@ -46,7 +46,16 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
     struct evbuffer *out = evbuffer_new();
     char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (out && txt) {
+    if (!txt) {
+        /* a view that could not be built (no memory, or a stored string
+         * jansson refuses): say so rather than answer 200 with nothing */
+        log_error("reply could not be built", "status=%d", status);
+        status = 500;
+        if (out)
+            evbuffer_add_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":\"the reply could "
+                                     "not be built\"}}\n",
+                                dp_err_api_code(DP_EINTERNAL));
+    } else if (out) {
         evbuffer_add(out, txt, strlen(txt));
         evbuffer_add(out, "\n", 1);
     }

@@ -4,6 +4,8 @@ error shape and changes nothing, nothing is lost on failure, and another
 workspace's ids answer 404."""
 
 import io
+import os
+import sqlite3
 import zipfile
 
 from harness import E2ETest
@@ -283,6 +285,24 @@ class TestEdges(E2ETest):
         self.assertEqual(rep["invalid"][0]["line"], 2)
         self.assertStatus(self.api.get("/contacts/" + P2), 404, "not_found")
         self.assertEqual(self.ok(self.api.get("/contacts/" + P3))["name"], "Cida")
+
+    def test_a_reply_that_cannot_be_built_is_a_500_not_an_empty_200(self):
+        """A row no view can show (here a name that is not UTF-8, written into the
+        database behind the server's back, as rows from before the import check
+        could be) answers 500 with the error shape instead of an empty 200."""
+        self.ok(self.csv_import(b"phone,name\n" + P1.encode() + b",Ana\n"))
+        self.srv.stop()
+        db = sqlite3.connect(os.path.join(self.srv.data, "disparo.db"))
+        db.execute("UPDATE contacts SET name = CAST(X'FFFE' AS TEXT) WHERE phone = ?", (P1,))
+        db.commit()
+        db.close()
+        self.srv.start()
+        self.srv.check_sanitizers()
+        self.api = self.srv.client()
+        st, body = self.api.get("/contacts/" + P1)
+        self.assertEqual(st, 500, body)
+        self.assertError(body, "internal")
+        self.assertIn("could not be built", self.srv.log_text())
 
     # ----------------------------------------------------- workspaces, reports
 
