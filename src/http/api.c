@@ -18,7 +18,6 @@
 #include "util/phone.h"
 
 #define SENDER_NAME_MAX 200
-#define LIST_NAME_MAX 200
 
 static int is(const struct api_ctx *c, int method, int nseg, const char *s0, const char *s2)
 {
@@ -410,15 +409,16 @@ static void lists_create(struct api_ctx *c, json_t *body)
 {
     dp_err e = {0};
     const json_t *name = json_object_get(body, "name");
+    char nm[LIST_NAME_MAX + 1];
     int64_t id;
-    if (!json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > LIST_NAME_MAX) {
+    if (!json_is_string(name)) {
         http_reply_code(c->req, DP_EINVAL, "name is required: a string of 1 to %d characters",
                         LIST_NAME_MAX);
         return;
     }
-    if (engine_flush(c->eng, &e) ||
-        c->st->v->list_create(c->st, c->ws, json_string_value(name), &id, &e)) {
+    if (http_list_name(c, json_string_value(name), nm))
+        return;
+    if (engine_flush(c->eng, &e) || c->st->v->list_create(c->st, c->ws, nm, &id, &e)) {
         fail(c, &e);
         return;
     }

@@ -14,7 +14,6 @@
 #include "util/log.h"
 #include "util/phone.h"
 
-#define LIST_NAME_MAX 200
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 #define SEARCH_MAX 100
@@ -118,15 +117,16 @@ void api_lists_patch(struct api_ctx *c, int64_t id, json_t *body)
 {
     dp_err e = {0};
     const json_t *name = json_object_get(body, "name");
+    char nm[LIST_NAME_MAX + 1];
     json_t *out = NULL;
-    if (json_object_size(body) != 1 || !json_is_string(name) || json_string_length(name) == 0 ||
-        json_string_length(name) > LIST_NAME_MAX) {
+    if (json_object_size(body) != 1 || !json_is_string(name)) {
         http_reply_code(c->req, DP_EINVAL, "give {\"name\": ...}, a string of 1 to %d characters",
                         LIST_NAME_MAX);
         return;
     }
-    if (engine_flush(c->eng, &e) ||
-        c->st->v->list_rename(c->st, c->ws, id, json_string_value(name), &e) ||
+    if (http_list_name(c, json_string_value(name), nm))
+        return;
+    if (engine_flush(c->eng, &e) || c->st->v->list_rename(c->st, c->ws, id, nm, &e) ||
         c->st->v->commit(c->st, &e)) {
         fail(c, &e);
         return;

@@ -40,6 +40,13 @@ void http_reply_empty(struct evhttp_request *req, int status);
 json_t *http_body_json(struct evhttp_request *req);
 /* A positive integer path segment or query value; -1 when absent/invalid. */
 int64_t http_parse_id(const char *s);
+/* A contact list's name as typed (body or ?list=): surrounding spaces are
+ * not part of it, and what is left must be 1 to LIST_NAME_MAX bytes of UTF-8
+ * without control characters. Copies it into out (LIST_NAME_MAX + 1 bytes);
+ * on a bad name replies 400 itself and returns -1. Names are compared
+ * without regard to ASCII case by the store. */
+#define LIST_NAME_MAX 200
+int http_list_name(struct api_ctx *c, const char *in, char out[LIST_NAME_MAX + 1]);
 /* The value of query parameter k, borrowed from c; NULL when absent. */
 const char *http_query(const struct api_ctx *c, const char *k);
 /* ?limit= of a page: *limit is def when absent. Replies 400 "limit must be

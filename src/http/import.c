@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -199,6 +200,12 @@ out:
     return rc;
 }
 
+static int stored_name(void *ud, const struct st_list *l)
+{
+    snprintf(ud, LIST_NAME_MAX + 1, "%s", l->name);
+    return 0;
+}
+
 void api_contacts_import(struct api_ctx *c)
 {
     dp_err e = {0};
@@ -207,10 +214,14 @@ void api_contacts_import(struct api_ctx *c)
     struct import im = {.c = c, .e = &e, .cc = engine_country_code(c->eng)};
     int rc;
     import_tally_init(&im.t, INVALID_SHOWN);
-    if (!list || !*list || strlen(list) > 200) {
+    char list_name[LIST_NAME_MAX + 1];
+    if (!list || !*list) {
         http_reply_code(c->req, DP_EINVAL, "give the list's name: /contacts/import?list=NAME");
         goto out;
     }
+    if (http_list_name(c, list, list_name))
+        goto out;
+    list = list_name;
     if (pcol && (!*pcol || strlen(pcol) > COLUMN_NAME_MAX)) {
         http_reply_code(c->req, DP_EINVAL, "phone_column must be a header of 1 to %d bytes",
                         COLUMN_NAME_MAX);
@@ -231,7 +242,9 @@ void api_contacts_import(struct api_ctx *c)
     if ((rc = engine_flush(c->eng, &e)))
         goto fail;
     rc = c->st->v->list_find(c->st, c->ws, list, &im.list_id, &e);
-    if (rc == DP_ENOTFOUND)
+    if (rc == DP_OK) /* the reply names the list as stored: ?list= may differ in case */
+        rc = c->st->v->list_get(c->st, c->ws, im.list_id, stored_name, list_name, &e);
+    else if (rc == DP_ENOTFOUND)
         rc = c->st->v->list_create(c->st, c->ws, list, &im.list_id, &e);
     if (rc)
         goto fail;

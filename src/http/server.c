@@ -129,6 +129,28 @@ int64_t http_parse_id(const char *s)
     return v;
 }
 
+int http_list_name(struct api_ctx *c, const char *in, char out[LIST_NAME_MAX + 1])
+{
+    size_t n = in ? strlen(in) : 0;
+    while (n && (*in == ' ' || *in == '\t'))
+        in++, n--;
+    while (n && (in[n - 1] == ' ' || in[n - 1] == '\t'))
+        n--;
+    int ok = n > 0 && n <= LIST_NAME_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)in[i] >= 0x20 && in[i] != 0x7f;
+    json_t *utf8 = ok ? json_stringn(in, n) : NULL; /* NULL when not UTF-8 */
+    json_decref(utf8);
+    if (!utf8) {
+        http_reply_code(c->req, DP_EINVAL,
+                        "a list's name is 1 to %d bytes of text, not only spaces", LIST_NAME_MAX);
+        return -1;
+    }
+    memcpy(out, in, n);
+    out[n] = '\0';
+    return 0;
+}
+
 const char *http_query(const struct api_ctx *c, const char *k)
 {
     return evhttp_find_header((struct evkeyvalq *)&c->query, k);

@@ -259,6 +259,14 @@ static const char *const migrations[] = {
     "INSERT INTO keyword_seeded (ws) SELECT DISTINCT ws FROM keyword_rules;"
     "CREATE INDEX restrictions_expiry ON restrictions (expires_at) WHERE expires_at != 0;"
     "CREATE INDEX restrictions_list ON restrictions (list_id, id);",
+
+    /* 7: contact list names are one name whatever the case ("Clientes" and
+     * "clientes" were two lists, and an import into ?list=CLIENTES made a
+     * third). Lists that already collide keep the oldest name; the others
+     * get their id appended, so nothing is lost. NOCASE folds ASCII only. */
+    "UPDATE lists SET name = name || ' (' || id || ')' WHERE EXISTS (SELECT 1 FROM lists o"
+    "  WHERE o.ws = lists.ws AND o.name = lists.name COLLATE NOCASE AND o.id < lists.id);"
+    "CREATE UNIQUE INDEX lists_name_nocase ON lists (ws, name COLLATE NOCASE);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -361,7 +369,7 @@ enum {
     X(Q_RECIP_LIST, "SELECT phone, at FROM sender_recipients"                                      \
                     " WHERE sender_id = ?1 AND at >= ?2 ORDER BY at")                              \
     X(Q_LIST_INSERT, "INSERT INTO lists (ws, name, created_at) VALUES (?1, ?2, ?3)")               \
-    X(Q_LIST_FIND, "SELECT id FROM lists WHERE name = ?2 AND (?1 = 0 OR ws = ?1)"                  \
+    X(Q_LIST_FIND, "SELECT id FROM lists WHERE name = ?2 COLLATE NOCASE AND (?1 = 0 OR ws = ?1)"   \
                    " ORDER BY id LIMIT 1")                                                         \
     X(Q_LIST_GET, "SELECT " LIST_COLS " FROM lists WHERE id = ?2 AND (?1 = 0 OR ws = ?1)")         \
     X(Q_LIST_ALL, "SELECT " LIST_COLS " FROM lists WHERE (?1 = 0 OR ws = ?1) ORDER BY id")         \

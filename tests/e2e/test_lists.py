@@ -208,6 +208,28 @@ class TestLists(E2ETest):
         # the contacts stay
         self.assertEqual(self.ok(self.api.get("/contacts/5511977770001"))["lists"], [])
 
+    def test_list_names_ignore_case_and_surrounding_spaces(self):
+        a = self.ok(self.api.post("/lists", {"name": "  Clientes  "}), 201)
+        self.assertEqual(a["name"], "Clientes")
+        for dup in ("clientes", "CLIENTES", " Clientes"):
+            st, body = self.api.post("/lists", {"name": dup})
+            self.assertEqual(st, 409, (dup, body))
+            self.assertError(body, "conflict")
+        for bad in ("   ", "a\tb\nc", "x" * 201):
+            st, body = self.api.post("/lists", {"name": bad})
+            self.assertEqual(st, 400, (bad, body))
+        b = self.ok(self.api.post("/lists", {"name": "outra"}), 201)
+        self.assertEqual(self.api.patch("/lists/%d" % b["id"], {"name": "CLIENTES"})[0], 409)
+        self.assertEqual(self.ok(self.api.patch("/lists/%d" % a["id"], {"name": "clientes"}))["name"], "clientes")
+        # an import names the list in another case: the same list, named as stored
+        rep = self.ok(self.api.request("POST", "/api/v1/contacts/import?list=%20CLIENTES",
+                                       raw_body=b"phone\n11977770009\n", content_type="text/csv"))
+        self.assertEqual((rep["list_id"], rep["list"], rep["imported"]), (a["id"], "clientes", 1))
+        self.assertEqual(len(self.ok(self.api.get("/lists"))["lists"]), 2)
+        st, body = self.api.request("POST", "/api/v1/contacts/import?list=%20%20",
+                                    raw_body=b"phone\n11977770009\n", content_type="text/csv")
+        self.assertEqual(st, 400, body)
+
     def test_add_remove_members_counts_exact(self):
         lst = self.ok(self.api.post("/lists", {"name": "m"}), 201)
         lid = lst["id"]

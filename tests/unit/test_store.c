@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "support/tmpstore.h"
@@ -45,6 +46,57 @@ static store *boot(void **state)
     int created = 0;
     OK(f->st->v->bootstrap(f->st, "adminhash", &created, E));
     return f->st;
+}
+
+static int find_list(store *st, const char *name, int64_t *id)
+{
+    dp_err e = {0};
+    return st->v->list_find(st, 1, name, id, &e);
+}
+
+static int copy_name(void *ud, const struct st_list *l)
+{
+    snprintf(ud, 64, "%s", l->name);
+    return 0;
+}
+
+/* Migration 7: list names are one whatever their ASCII case; lists that
+ * already collide keep the oldest name and the others get their id added. */
+static void test_list_names_nocase(void **state)
+{
+    struct fx *f = *state;
+    store *st = boot(state);
+    int64_t a, b, id;
+    char name[64];
+    dp_err e = {0};
+    OK(st->v->list_create(st, 1, "Clientes", &a, E));
+    OK(st->v->commit(st, E));
+    assert_int_equal(st->v->list_create(st, 1, "clientes", &b, &e), DP_ECONFLICT);
+    st->v->rollback(st);
+    assert_int_equal(find_list(st, "CLIENTES", &id), DP_OK);
+    assert_int_equal(id, a);
+    assert_int_equal(find_list(st, "Client", &id), DP_ENOTFOUND);
+    /* a database of version 6 with two lists that collide */
+    st->v->close(st);
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->tmp.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX lists_name_nocase;"
+                                  "INSERT INTO lists (ws, name, created_at) VALUES (1, 'CLIENTES', 1);"
+                                  "PRAGMA user_version = 6;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    b = sqlite3_last_insert_rowid(db);
+    sqlite3_close(db);
+    OK(store_sqlite_open(f->tmp.path, &f->st, E));
+    st = f->st;
+    OK(st->v->list_get(st, 1, a, copy_name, name, E));
+    assert_string_equal(name, "Clientes");
+    OK(st->v->list_get(st, 1, b, copy_name, name, E));
+    char want[64];
+    snprintf(want, sizeof want, "CLIENTES (%lld)", (long long)b);
+    assert_string_equal(name, want);
 }
 
 static int64_t add_campaign(store *st, int64_t ws, const char *name, int status,
@@ -1130,6 +1182,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contacts_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contacts_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_names_nocase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_campaigns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentrant_callback, setup, teardown),
