@@ -487,7 +487,6 @@ enum {
     X(Q_LIST_MEMBERS_ADD, "UPDATE lists SET members = members + ?2 WHERE id = ?1")                \
     X(Q_KW_LIST, "SELECT keyword, match, case_sensitive, list FROM keyword_rules"                \
                  " WHERE ws = ?1 ORDER BY id")                                                      \
-    X(Q_KW_ANY, "SELECT EXISTS (SELECT 1 FROM keyword_rules WHERE ws = ?1)")                       \
     X(Q_KW_INSERT, "INSERT INTO keyword_rules (ws, keyword, match, case_sensitive, list,"          \
                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
     X(Q_EARLY_COUNT, "SELECT count(*) FROM early_receipts")                                        \
