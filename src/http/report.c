@@ -3,9 +3,10 @@
  *   - the JSON report and the .xlsx workbook are built by a worker thread
  *     per request on a read-only connection of its own (store/sqlite_report.h),
  *     after the engine has flushed, so the thread sees everything done so
- *     far; the thread touches no libevent object and tells the loop it is
- *     done through a pipe, and the loop answers (the workbook goes out with
- *     evbuffer_add_file, unlinked, so nothing is left on disk);
+ *     far (http/workbook.h writes the workbook); the thread touches no
+ *     libevent object and tells the loop it is done through a pipe, and the
+ *     loop answers (the workbook goes out with evbuffer_add_file, unlinked,
+ *     so nothing is left on disk);
  *   - the CSV export is streamed in chunks of CSV_PAGE messages, the next
  *     page read only when the previous one has been written to the socket.
  *     (http/stream.h, which also copes with a client that leaves).
@@ -37,16 +38,17 @@
 
 #include "http/http_int.h"
 #include "http/stream.h"
+#include "http/workbook.h"
 #include "store/sqlite_report.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timefmt.h"
 
 #define CSV_PAGE 2000
-#define XLSX_PAGE 5000
 #define JOBS_MAX 4 /* report threads at once; more answer 409 */
 #define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-/* an xlsx sheet holds 1,048,576 rows: the header and this many messages */
+/* an xlsx sheet holds 1,048,576 rows: the header and this many messages
+ * (or skipped ones); the workbook continues in "Messages 2", "Skipped 2"... */
 #define SHEET_ROWS (LXW_ROW_MAX - 1)
 
 /* ---- worker jobs ------------------------------------------------------- */
@@ -107,258 +109,6 @@ static void job_unlink(struct job *j)
     }
 }
 
-/* ---- the workbook (worker thread) -------------------------------------- */
-
-struct xlsx {
-    lxw_workbook *wb;
-    lxw_worksheet *summary, *senders, *errors, *skipped;
-    lxw_worksheet **msgs;
-    size_t n_msgs;
-    lxw_format *bold;
-    lxw_row_t row, skip_row; /* next row of the current Messages sheet, of Skipped */
-    size_t sheet;
-    int64_t last, n;
-    const json_t *by_sender;
-    atomic_int *cancel;
-    lxw_error err;
-};
-
-static void put_str(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const char *s)
-{
-    if (s && *s && x->err == LXW_NO_ERROR)
-        x->err = worksheet_write_string(ws, r, c, s, NULL);
-}
-
-static void put_num(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, double v)
-{
-    if (x->err == LXW_NO_ERROR)
-        x->err = worksheet_write_number(ws, r, c, v, NULL);
-}
-
-static void put_time(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t ms)
-{
-    char ts[TIMEFMT_LEN];
-    if (ms <= 0)
-        return;
-    timefmt_ms(ms, ts);
-    put_str(x, ws, r, c, ts);
-}
-
-static void header(struct xlsx *x, lxw_worksheet *ws, const char *const *names)
-{
-    for (lxw_col_t c = 0; names[c] && x->err == LXW_NO_ERROR; c++)
-        x->err = worksheet_write_string(ws, 0, c, names[c], x->bold);
-}
-
-/* A JSON value as a cell: numbers as numbers, null as an empty cell. */
-static void put_json(struct xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const json_t *v)
-{
-    if (json_is_integer(v))
-        put_num(x, ws, r, c, (double)json_integer_value(v));
-    else if (json_is_string(v))
-        put_str(x, ws, r, c, json_string_value(v));
-}
-
-static void summary_row(struct xlsx *x, lxw_row_t *r, const char *label, const json_t *v)
-{
-    put_str(x, x->summary, *r, 0, label);
-    put_json(x, x->summary, *r, 1, v);
-    (*r)++;
-}
-
-static void write_summary(struct xlsx *x, const json_t *rep)
-{
-    static const char *const counts[] = {"total",     "queued",  "sending", "sent",
-                                         "delivered", "read",    "failed",  "skipped",
-                                         "unknown",   "replied", "clicked", NULL};
-    static const char *const times[] = {"created_at", "started_at", "finished_at", NULL};
-    static const char *const dists[] = {"queue_to_sent", "sent_to_delivered", "sent_to_read", NULL};
-    const json_t *cn = json_object_get(rep, "counts");
-    const json_t *du = json_object_get(rep, "durations");
-    static const char *const head[] = {"Field", "Value", NULL};
-    lxw_row_t r = 1;
-    char label[96];
-    header(x, x->summary, head);
-    summary_row(x, &r, "id", json_object_get(rep, "id"));
-    summary_row(x, &r, "name", json_object_get(rep, "name"));
-    summary_row(x, &r, "status", json_object_get(rep, "status"));
-    for (int i = 0; times[i]; i++)
-        summary_row(x, &r, times[i], json_object_get(rep, times[i]));
-    for (int i = 0; counts[i]; i++)
-        summary_row(x, &r, counts[i], json_object_get(cn, counts[i]));
-    summary_row(x, &r, "elapsed_ms", json_object_get(du, "elapsed_ms"));
-    summary_row(x, &r, "to_first_send_ms", json_object_get(du, "to_first_send_ms"));
-    for (int i = 0; dists[i]; i++) {
-        const json_t *d = json_object_get(du, dists[i]);
-        snprintf(label, sizeof label, "%s_count", dists[i]);
-        summary_row(x, &r, label, json_object_get(d, "count"));
-        snprintf(label, sizeof label, "%s_median_ms", dists[i]);
-        summary_row(x, &r, label, json_object_get(d, "median_ms"));
-        snprintf(label, sizeof label, "%s_p90_ms", dists[i]);
-        summary_row(x, &r, label, json_object_get(d, "p90_ms"));
-    }
-    worksheet_set_column(x->summary, 0, 0, 28, NULL);
-    worksheet_set_column(x->summary, 1, 1, 28, NULL);
-}
-
-static void write_table(struct xlsx *x, lxw_worksheet *ws, const json_t *arr,
-                        const char *const *keys)
-{
-    size_t i;
-    const json_t *o;
-    header(x, ws, keys);
-    json_array_foreach(arr, i, o)
-    {
-        for (lxw_col_t c = 0; keys[c]; c++)
-            put_json(x, ws, (lxw_row_t)i + 1, c, json_object_get(o, keys[c]));
-    }
-}
-
-static const char *sender_name(const struct xlsx *x, int64_t id)
-{
-    size_t i;
-    const json_t *o;
-    json_array_foreach(x->by_sender, i, o)
-    {
-        if (json_integer_value(json_object_get(o, "sender_id")) == id)
-            return json_string_value(json_object_get(o, "name"));
-    }
-    return NULL;
-}
-
-static const char *const msg_head[] = {
-    "id",         "phone",        "name",    "status",       "sender_id", "sender",
-    "attempts",   "queued_at",    "sent_at", "delivered_at", "read_at",   "failed_at",
-    "error_code", "error_detail", "reply",   "replied_at",   NULL};
-
-static int xlsx_msg_cb(void *ud, const struct st_message *m)
-{
-    struct xlsx *x = ud;
-    if (x->row > SHEET_ROWS) {
-        /* the next "Messages N" sheet, made at the start with the others */
-        if (x->sheet + 1 >= x->n_msgs) {
-            x->err = LXW_ERROR_WORKSHEET_INDEX_OUT_OF_RANGE;
-            return 1;
-        }
-        x->sheet++;
-        x->row = 1;
-    }
-    lxw_worksheet *ws = x->msgs[x->sheet];
-    lxw_row_t r = x->row++;
-    put_num(x, ws, r, 0, (double)m->id);
-    put_str(x, ws, r, 1, m->phone);
-    put_str(x, ws, r, 2, m->name);
-    put_str(x, ws, r, 3, msg_status_name(m->status));
-    if (m->sender_id) {
-        put_num(x, ws, r, 4, (double)m->sender_id);
-        put_str(x, ws, r, 5, sender_name(x, m->sender_id));
-    }
-    put_num(x, ws, r, 6, m->attempts);
-    put_time(x, ws, r, 7, m->queued_at);
-    put_time(x, ws, r, 8, m->sent_at);
-    put_time(x, ws, r, 9, m->delivered_at);
-    put_time(x, ws, r, 10, m->read_at);
-    put_time(x, ws, r, 11, m->failed_at);
-    put_str(x, ws, r, 12, m->error_code);
-    put_str(x, ws, r, 13, m->error_detail);
-    if (m->replied_at) {
-        put_str(x, ws, r, 14, m->reply);
-        put_time(x, ws, r, 15, m->replied_at);
-    }
-    if (m->status == MS_SKIPPED) {
-        lxw_row_t s = x->skip_row++;
-        put_num(x, x->skipped, s, 0, (double)m->id);
-        put_str(x, x->skipped, s, 1, m->phone);
-        put_str(x, x->skipped, s, 2, m->name);
-        put_str(x, x->skipped, s, 3, m->error_code);
-        put_str(x, x->skipped, s, 4, m->error_detail);
-    }
-    x->last = m->id;
-    x->n++;
-    return x->err != LXW_NO_ERROR;
-}
-
-/* Writes the workbook for report rep to path; the messages come from r in
- * the same snapshot as rep. Rows go to temporary files in tmpdir
- * (constant_memory), so memory stays flat whatever the campaign's size. */
-static int write_xlsx(sqrep *r, const json_t *rep, const char *path, const char *tmpdir,
-                      atomic_int *cancel, dp_err *e)
-{
-    static const char *const sender_keys[] = {
-        "sender_id", "name",   "total",   "queued",  "sending", "sent", "delivered",
-        "read",      "failed", "skipped", "unknown", "replied", NULL};
-    static const char *const error_keys[] = {"status", "code", "count", "detail", NULL};
-    static const char *const skip_head[] = {"id", "phone", "name", "reason", "detail", NULL};
-    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = (char *)tmpdir};
-    struct xlsx x = {.row = 1, .skip_row = 1, .cancel = cancel};
-    int64_t total = json_integer_value(json_object_get(json_object_get(rep, "counts"), "total"));
-    int rc = DP_OK;
-    x.by_sender = json_object_get(rep, "by_sender");
-    x.n_msgs = total > 0 ? (size_t)((total + SHEET_ROWS - 1) / SHEET_ROWS) : 1;
-    x.msgs = calloc(x.n_msgs, sizeof *x.msgs);
-    if (!x.msgs)
-        return dp_err_set(e, DP_ENOMEM, "out of memory");
-    x.wb = workbook_new_opt(path, &opt);
-    if (!x.wb) {
-        rc = dp_err_set(e, DP_EIO, "cannot create the workbook %s", path);
-        goto out;
-    }
-    x.bold = workbook_add_format(x.wb);
-    format_set_bold(x.bold);
-    /* Sheets are laid out in the order they are added. */
-    x.summary = workbook_add_worksheet(x.wb, "Summary");
-    for (size_t i = 0; i < x.n_msgs; i++) {
-        char name[32];
-        snprintf(name, sizeof name, i ? "Messages %zu" : "Messages", i + 1);
-        x.msgs[i] = workbook_add_worksheet(x.wb, name);
-    }
-    x.senders = workbook_add_worksheet(x.wb, "Senders");
-    x.errors = workbook_add_worksheet(x.wb, "Errors");
-    x.skipped = workbook_add_worksheet(x.wb, "Skipped");
-    for (size_t i = 0; i < x.n_msgs; i++)
-        if (!x.msgs[i])
-            x.err = LXW_ERROR_MEMORY_MALLOC_FAILED;
-    if (!x.summary || !x.senders || !x.errors || !x.skipped || x.err) {
-        rc = dp_err_set(e, DP_ENOMEM, "cannot add the workbook's sheets");
-        goto out;
-    }
-    write_summary(&x, rep);
-    write_table(&x, x.senders, x.by_sender, sender_keys);
-    write_table(&x, x.errors, json_object_get(rep, "by_error"), error_keys);
-    for (size_t i = 0; i < x.n_msgs; i++)
-        header(&x, x.msgs[i], msg_head);
-    header(&x, x.skipped, skip_head);
-    for (;;) {
-        int64_t before = x.n;
-        if (atomic_load(cancel)) {
-            rc = dp_err_set(e, DP_EIO, "cancelled: the client left");
-            goto out;
-        }
-        rc = sqrep_messages(r, json_integer_value(json_object_get(rep, "id")), x.last, XLSX_PAGE,
-                            xlsx_msg_cb, &x, e);
-        if (x.err != LXW_NO_ERROR) {
-            rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(x.err));
-            goto out;
-        }
-        if (rc != DP_OK)
-            goto out;
-        if (x.n - before < XLSX_PAGE)
-            break;
-    }
-    if (x.err != LXW_NO_ERROR)
-        rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(x.err));
-out:
-    if (x.wb) {
-        /* close writes the zip (and frees the workbook) even after an
-         * error; the caller removes a file that is not to be sent */
-        lxw_error ce = workbook_close(x.wb);
-        if (rc == DP_OK && ce != LXW_NO_ERROR)
-            rc = dp_err_set(e, DP_EIO, "writing the workbook: %s", lxw_strerror(ce));
-    }
-    free(x.msgs);
-    return rc;
-}
-
 /* ---- the thread -------------------------------------------------------- */
 
 static void *job_main(void *arg)
@@ -376,7 +126,7 @@ static void *job_main(void *arg)
         if (!j->json)
             rc = dp_err_set(&j->err, DP_ENOMEM, "cannot encode the report");
     } else if (rc == DP_OK) {
-        rc = write_xlsx(r, rep, j->path, j->tmpdir, &j->cancel, &j->err);
+        rc = workbook_write(r, rep, j->path, j->tmpdir, &j->cancel, SHEET_ROWS, &j->err);
     }
     json_decref(rep);
     sqrep_close(r);
