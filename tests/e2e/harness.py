@@ -419,14 +419,17 @@ def wait_until(pred, timeout, what="condition", interval=0.05):
 class Receiver:
     """A webhook gateway on 127.0.0.1 that records every POST.
 
-    Knobs (change any time): fail_phones {phone: status}, fail_first (answer 503
-    to the first K requests), fail_all (status for every request, 0 = off),
+    Knobs (change any time): fail_phones {phone: status}, fail_phone_times
+    {phone: [status, K]} (that status to the phone's next K requests only),
+    fail_first (answer 503 to the first K requests), fail_all (status for every
+    request, 0 = off),
     delay_ms (before answering), on_request (callback(rec) run on arrival)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.records = []
         self.fail_phones = {}
+        self.fail_phone_times = {}
         self.fail_first = 0
         self.fail_all = 0
         self.delay_ms = 0
@@ -487,6 +490,9 @@ class Receiver:
                 status = 503
             elif to in self.fail_phones:
                 status = self.fail_phones[to]
+            elif self.fail_phone_times.get(to, (0, 0))[1] > 0:
+                status = self.fail_phone_times[to][0]
+                self.fail_phone_times[to][1] -= 1
             else:
                 status = 200
             rec = {"n": n, "t": t, "path": h.path, "body": body, "raw": raw, "to": to,
