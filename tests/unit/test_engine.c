@@ -64,6 +64,13 @@ static void engine_up(struct fx *f)
     OK(engine_start(f->eng, E));
 }
 
+static void restart(struct fx *f)
+{
+    engine_free(f->eng); /* no drain: as if the process died */
+    f->eng = NULL;
+    engine_up(f);
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
@@ -1057,9 +1064,7 @@ static void test_daily_limit(void **state)
     events_clear(&ev);
 
     /* the recipients are on disk: a restart does not reset the day */
-    engine_free(f->eng);
-    f->eng = NULL;
-    engine_up(f);
+    restart(f);
     run_until(f, has_reason, &w, 2000);
     run_for(f, 200);
     snap(f, id, &s);
@@ -1287,13 +1292,6 @@ static int64_t mark_first_sending(struct fx *f, int64_t id, int64_t sid)
     int64_t mid = c.m.id;
     st_message_clear(&c.m);
     return mid;
-}
-
-static void restart(struct fx *f)
-{
-    engine_free(f->eng); /* no drain: as if the process died */
-    f->eng = NULL;
-    engine_up(f);
 }
 
 static const struct mrow *find_msg(const struct mlist *l, int64_t mid)
