@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "engine/timer.h"
+#include "util/rng.h"
 
 struct rec {
     int order[2048];
@@ -121,13 +122,13 @@ static void test_many_random(void **state)
     struct tt *t = calloc(N, sizeof *t);
     struct rec *rec = calloc(1, sizeof *rec);
     int64_t now = timer_now_us();
-    unsigned seed = 7;
+    dp_rng r;
+    rng_seed(&r, 7);
     int64_t *due = calloc(N, sizeof *due);
     for (int i = 0; i < N; i++) {
         t[i] = (struct tt){.id = i, .rec = rec, .ts = ts};
         timer_init(&t[i].t, on_fire, &t[i]);
-        seed = seed * 1103515245 + 12345;
-        due[i] = now + (seed >> 8) % 20000;
+        due[i] = now + rng_range(&r, 0, 19999);
         assert_int_equal(timer_arm_at(ts, &t[i].t, due[i]), 0);
     }
     /* cancel a third */
