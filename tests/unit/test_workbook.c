@@ -117,13 +117,13 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Writes campaign cid's workbook with rows data rows per sheet; returns
- * what workbook_write returned. */
-static int write_book(struct fx *f, int64_t cid, uint32_t rows, dp_err *e)
+/* Writes campaign cid's workbook with rows data rows per sheet, cancelled
+ * from the start when cancelled is set; returns what workbook_write returned. */
+static int write_book_as(struct fx *f, int64_t cid, uint32_t rows, int cancelled, dp_err *e)
 {
     sqrep *r = NULL;
     json_t *rep = NULL;
-    atomic_int cancel = 0;
+    atomic_int cancel = cancelled;
     OK(sqrep_open(f->st->v->path(f->st), &r, E));
     OK(sqrep_begin(r, E));
     OK(sqrep_report(r, 1, cid, T0, &rep, E));
@@ -131,6 +131,11 @@ static int write_book(struct fx *f, int64_t cid, uint32_t rows, dp_err *e)
     json_decref(rep);
     sqrep_close(r);
     return rc;
+}
+
+static int write_book(struct fx *f, int64_t cid, uint32_t rows, dp_err *e)
+{
+    return write_book_as(f, cid, rows, 0, e);
 }
 
 /* ---- reading the file back ------------------------------------------------ */
@@ -430,16 +435,8 @@ static void test_cancelled(void **state)
 {
     struct fx *f = *state;
     dp_err e = {0};
-    sqrep *r = NULL;
-    json_t *rep = NULL;
-    atomic_int cancel = 1;
-    OK(sqrep_open(f->st->v->path(f->st), &r, E));
-    OK(sqrep_begin(r, E));
-    OK(sqrep_report(r, 1, f->cid, T0, &rep, E));
-    assert_int_equal(workbook_write(r, rep, f->wb, f->tmp.dir, &cancel, 3, &e), DP_EIO);
+    assert_int_equal(write_book_as(f, f->cid, 3, 1, &e), DP_EIO);
     assert_non_null(strstr(e.msg, "cancelled"));
-    json_decref(rep);
-    sqrep_close(r);
 }
 
 int main(void)
