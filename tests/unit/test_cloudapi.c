@@ -25,6 +25,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -565,13 +566,7 @@ static void health_once(struct fx *f)
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    assert_non_null(cfg);
-    assert_int_equal(cloudapi_sender.validate(cfg, &e), DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&cloudapi_sender, cfg_text, needle);
 }
 
 static void test_validate(void **state)

@@ -24,6 +24,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -1295,14 +1296,7 @@ static void test_webhook_other_and_bad(void **state)
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    if (!cfg)
-        fail_msg("bad test JSON: %s", cfg_text);
-    assert_int_equal(EV.validate(cfg, &e), DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&EV, cfg_text, needle);
 }
 
 static void test_validate(void **state)
