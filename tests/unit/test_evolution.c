@@ -442,10 +442,7 @@ static void on_done(void *ud, const struct send_result *r)
 
 static void send_msg(struct fx *f, const struct sender_msg *m)
 {
-    int before = f->n_done;
-    assert_int_equal(EV.send(f->s, m, on_done, f), DP_OK);
-    assert_int_equal(f->n_done, before); /* never synchronous */
-    fakehttp_run_until(f->base, &f->n_done, before + 1);
+    sendercheck_send(f->base, &EV, f->s, m, on_done, f, &f->n_done);
 }
 
 static void send_text(struct fx *f)
@@ -947,10 +944,7 @@ static void on_health(void *ud, const struct sender_health *h)
 
 static void check_health(struct fx *f)
 {
-    int before = f->n_health;
-    assert_int_equal(EV.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(f->n_health, before);
-    fakehttp_run_until(f->base, &f->n_health, before + 1);
+    sendercheck_health(f->base, &EV, f->s, on_health, f, &f->n_health);
 }
 
 static void test_health(void **state)
