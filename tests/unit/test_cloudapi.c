@@ -25,6 +25,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -521,10 +522,7 @@ static void make(struct fx *f, const char *extra)
 
 static void send_msg(struct fx *f, const struct sender_msg *m)
 {
-    int before = f->n_done;
-    assert_int_equal(cloudapi_sender.send(f->s, m, on_done, f), DP_OK);
-    assert_int_equal(f->n_done, before); /* never synchronous */
-    fakehttp_run_until(f->base, &f->n_done, before + 1);
+    sendercheck_send(f->base, &cloudapi_sender, f->s, m, on_done, f, &f->n_done);
 }
 
 static void send_text(struct fx *f, int attempt)
@@ -555,23 +553,14 @@ static void assert_body(struct fx *f, const char *want)
 
 static void health_once(struct fx *f)
 {
-    int before = f->n_health;
-    assert_int_equal(cloudapi_sender.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(f->n_health, before);
-    fakehttp_run_until(f->base, &f->n_health, before + 1);
+    sendercheck_health(f->base, &cloudapi_sender, f->s, on_health, f, &f->n_health);
 }
 
 /* ---- validate ---- */
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    assert_non_null(cfg);
-    assert_int_equal(cloudapi_sender.validate(cfg, &e), DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&cloudapi_sender, cfg_text, needle);
 }
 
 static void test_validate(void **state)

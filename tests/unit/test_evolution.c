@@ -24,6 +24,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -441,10 +442,7 @@ static void on_done(void *ud, const struct send_result *r)
 
 static void send_msg(struct fx *f, const struct sender_msg *m)
 {
-    int before = f->n_done;
-    assert_int_equal(EV.send(f->s, m, on_done, f), DP_OK);
-    assert_int_equal(f->n_done, before); /* never synchronous */
-    fakehttp_run_until(f->base, &f->n_done, before + 1);
+    sendercheck_send(f->base, &EV, f->s, m, on_done, f, &f->n_done);
 }
 
 static void send_text(struct fx *f)
@@ -946,10 +944,7 @@ static void on_health(void *ud, const struct sender_health *h)
 
 static void check_health(struct fx *f)
 {
-    int before = f->n_health;
-    assert_int_equal(EV.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(f->n_health, before);
-    fakehttp_run_until(f->base, &f->n_health, before + 1);
+    sendercheck_health(f->base, &EV, f->s, on_health, f, &f->n_health);
 }
 
 static void test_health(void **state)
@@ -1295,14 +1290,7 @@ static void test_webhook_other_and_bad(void **state)
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    if (!cfg)
-        fail_msg("bad test JSON: %s", cfg_text);
-    assert_int_equal(EV.validate(cfg, &e), DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&EV, cfg_text, needle);
 }
 
 static void test_validate(void **state)

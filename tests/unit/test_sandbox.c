@@ -16,6 +16,7 @@
 
 #include "engine/timer.h"
 #include "senders/sender.h"
+#include "support/sendercheck.h"
 #include "util/err.h"
 
 extern const struct sender_vtab sandbox_sender;
@@ -164,14 +165,7 @@ static void run(struct fx *f)
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    assert_non_null(cfg);
-    assert_int_equal(sandbox_sender.validate(cfg, &e), DP_EINVAL);
-    assert_int_equal(e.code, DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&sandbox_sender, cfg_text, needle);
 }
 
 static void test_validate_defaults(void **state)

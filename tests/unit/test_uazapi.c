@@ -24,6 +24,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -541,10 +542,7 @@ static struct sender_msg msg(void)
 
 static void send_msg(struct fx *f, const struct sender_msg *m)
 {
-    int before = f->n_done;
-    assert_int_equal(uazapi_sender.send(f->s, m, on_done, f), DP_OK);
-    assert_int_equal(f->n_done, before); /* never synchronous */
-    fakehttp_run_until(f->base, &f->n_done, before + 1);
+    sendercheck_send(f->base, &uazapi_sender, f->s, m, on_done, f, &f->n_done);
 }
 
 static void send_default(struct fx *f)
@@ -1161,8 +1159,7 @@ static void test_proxy_closed_port(void **state)
     assert_int_equal(f->last.sender_fault, 1);
     assert_string_equal(f->last.code, "connect_error");
 
-    uazapi_sender.health(f->s, on_health, f);
-    fakehttp_run_until(f->base, &f->n_health, 1);
+    sendercheck_health(f->base, &uazapi_sender, f->s, on_health, f, &f->n_health);
     assert_int_equal(f->n_requests, 0);
     assert_int_equal(f->health.ok, 0);
     assert_string_equal(f->health.state, "unreachable");
@@ -1458,10 +1455,7 @@ static void test_webhook_connection_and_junk(void **state)
 
 static void health(struct fx *f)
 {
-    int before = f->n_health;
-    assert_int_equal(uazapi_sender.health(f->s, on_health, f), DP_OK);
-    assert_int_equal(f->n_health, before);
-    fakehttp_run_until(f->base, &f->n_health, before + 1);
+    sendercheck_health(f->base, &uazapi_sender, f->s, on_health, f, &f->n_health);
 }
 
 static void test_health(void **state)

@@ -18,6 +18,7 @@
 #include "engine/timer.h"
 #include "senders/sender.h"
 #include "support/fakehttp.h"
+#include "support/sendercheck.h"
 #include "util/err.h"
 #include "util/httpc.h"
 
@@ -123,10 +124,7 @@ static void send_one(struct fx *f)
                            .text = "Olá, \"Ana\"\n",
                            .idempotency_key = "c3-m7",
                            .attempt = 1};
-    int before = f->n_done;
-    assert_int_equal(webhook_sender.send(f->s, &m, on_done, f), DP_OK);
-    assert_int_equal(f->n_done, before); /* never synchronous */
-    fakehttp_run_until(f->base, &f->n_done, before + 1);
+    sendercheck_send(f->base, &webhook_sender, f->s, &m, on_done, f, &f->n_done);
 }
 
 /* ---- the request ---- */
@@ -409,13 +407,7 @@ static void test_send_rejects(void **state)
 
 static void expect_invalid(const char *cfg_text, const char *needle)
 {
-    dp_err e = {0};
-    json_t *cfg = json_loads(cfg_text, 0, NULL);
-    assert_non_null(cfg);
-    assert_int_equal(webhook_sender.validate(cfg, &e), DP_EINVAL);
-    if (!strstr(e.msg, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", e.msg, needle);
-    json_decref(cfg);
+    sendercheck_invalid(&webhook_sender, cfg_text, needle);
 }
 
 static void test_validate(void **state)
