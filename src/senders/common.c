@@ -274,6 +274,20 @@ int sc_secret_equal(const char *given, size_t n, const char *secret)
     return n == len && crypto_equal(given, secret, len);
 }
 
+const char *sc_given_secret(const struct sender_webhook_req *req, size_t *len)
+{
+    const char *p = req->path_secret;
+    if (p && *p) {
+        *len = strcspn(p, "/");
+        return p;
+    }
+    const char *h = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
+    if (!h || !*h)
+        return NULL;
+    *len = strlen(h);
+    return h;
+}
+
 void sc_free_secret(char *p)
 {
     if (!p)

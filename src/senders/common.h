@@ -118,6 +118,13 @@ const char *sc_media_kind(const char *kind);
  * equal lengths; the length of a secret is not worth hiding. */
 int sc_secret_equal(const char *given, size_t n, const char *secret);
 
+/* The webhook secret a gateway's callback carries, for the gateways that
+ * cannot sign theirs: the first segment of req->path_secret (some gateways
+ * append "/{event}" and the like to the URL), else a relay's non-empty
+ * X-Disparo-Secret header. *len gets its length; NULL when there is none.
+ * Borrowed from req. */
+const char *sc_given_secret(const struct sender_webhook_req *req, size_t *len);
+
 /* Wipes a string that holds a credential, so it does not linger in freed
  * memory, and frees it. Accepts NULL. */
 void sc_free_secret(char *p);

@@ -660,11 +660,9 @@ static int secret_matches(const sender *s, const char *given, size_t len)
  * URL (webhook.controller.ts emit), so only the first segment counts. */
 static int authorized(const sender *s, const struct sender_webhook_req *req)
 {
-    const char *p = req->path_secret;
-    if (p && *p)
-        return secret_matches(s, p, strcspn(p, "/"));
-    const char *h = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
-    return h && *h && secret_matches(s, h, strlen(h));
+    size_t n;
+    const char *given = sc_given_secret(req, &n);
+    return given && secret_matches(s, given, n);
 }
 
 /* "messages.update", "MESSAGES_UPDATE" and "messages-update" alike. */

@@ -803,19 +803,9 @@ static void reply_text(struct dp_buf *b, const char *t)
  * cannot keep the path may send X-Disparo-Secret instead. */
 static int secret_matches(const sender *s, const struct sender_webhook_req *req)
 {
-    const char *given;
     size_t n;
-    if (req->path_secret && *req->path_secret) {
-        given = req->path_secret;
-        const char *slash = strchr(given, '/');
-        n = slash ? (size_t)(slash - given) : strlen(given);
-    } else {
-        given = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
-        if (!given)
-            return 0;
-        n = strlen(given);
-    }
-    return sc_secret_equal(given, n, s->secret);
+    const char *given = sc_given_secret(req, &n);
+    return given && sc_secret_equal(given, n, s->secret);
 }
 
 /* A boolean the gateway may also write as the string "True"/"False". */
