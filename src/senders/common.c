@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/httpc.h"
 
@@ -360,6 +361,19 @@ void sc_health_unreachable(const struct httpc_resp *resp, struct sender_health *
 {
     snprintf(h->state, sizeof h->state, "unreachable");
     sc_copy_utf8(h->detail, sizeof h->detail - 1, resp->error, strlen(resp->error));
+}
+
+/* ---- webhook replies ---- */
+
+int sc_reply(struct dp_buf *reply, const char *text)
+{
+    if (!reply)
+        return DP_OK;
+    buf_reset(reply);
+    int rc = buf_puts(reply, text);
+    if (rc != DP_OK)
+        buf_reset(reply);
+    return rc == DP_ETOOBIG ? DP_OK : rc; /* a tiny cap only shortens our words */
 }
 
 /* ---- requests in flight ---- */

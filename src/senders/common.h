@@ -13,6 +13,7 @@
 #include "senders/sender.h"
 #include "util/err.h"
 
+struct dp_buf;
 struct httpc_resp;
 
 #define SC_URL_MAX 2048   /* bytes of a configured URL */
@@ -167,6 +168,13 @@ void sc_status_result(long st, const struct httpc_resp *resp, struct send_result
 /* h for a health check that got no answer: state "unreachable", libcurl's
  * words as the detail. The other fields are left as they are. */
 void sc_health_unreachable(const struct httpc_resp *resp, struct sender_health *h);
+
+/* ---- webhook replies ---- */
+
+/* Makes text the whole reply body; reply may be NULL. Over the caller's cap
+ * or out of memory the body is left empty: the status alone still answers.
+ * DP_ENOMEM in that last case, else DP_OK. */
+int sc_reply(struct dp_buf *reply, const char *text);
 
 /* ---- requests in flight ---- */
 

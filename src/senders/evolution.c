@@ -21,7 +21,6 @@
 
 #include "senders/common.h"
 #include "senders/sender.h"
-#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -637,15 +636,6 @@ static int ev_health(sender *s, sender_health_fn done, void *ud)
 
 /* ---- webhook ---- */
 
-static void set_reply(struct dp_buf *reply, const char *text)
-{
-    if (!reply)
-        return;
-    buf_reset(reply);
-    if (buf_puts(reply, text) != DP_OK)
-        buf_reset(reply); /* over the caller's cap: an empty body is still an answer */
-}
-
 /* Compares SHA-256 digests so neither the secret's bytes nor its length leak
  * through timing. */
 static int secret_matches(const sender *s, const char *given, size_t len)
@@ -843,17 +833,17 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     }
     if (!authorized(s, req)) {
         *status = 401;
-        set_reply(reply, "{\"error\":\"bad or missing webhook secret\"}");
+        (void)sc_reply(reply, "{\"error\":\"bad or missing webhook secret\"}");
         goto out;
     }
     if (!req->method || strcmp(req->method, "POST") != 0) {
         *status = 405;
-        set_reply(reply, "{\"error\":\"Evolution API webhooks are POSTs\"}");
+        (void)sc_reply(reply, "{\"error\":\"Evolution API webhooks are POSTs\"}");
         goto out;
     }
     if (req->body_len > WEBHOOK_BODY_MAX) {
         *status = 413;
-        set_reply(reply, "{\"error\":\"body over 1 MiB\"}");
+        (void)sc_reply(reply, "{\"error\":\"body over 1 MiB\"}");
         goto out;
     }
     /* {event, instance, data, destination, date_time, sender, server_url,
@@ -861,14 +851,14 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     root = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "event"))) {
         *status = 400;
-        set_reply(reply, "{\"error\":\"expected an Evolution API event object\"}");
+        (void)sc_reply(reply, "{\"error\":\"expected an Evolution API event object\"}");
         goto out;
     }
     const json_t *inst = json_object_get(root, "instance");
     if (json_is_string(inst) && strcmp(json_string_value(inst), s->instance) != 0) {
         /* another instance posting to this sender's URL: its ids are not ours */
         *status = 200;
-        set_reply(reply, "{\"ok\":true,\"ignored\":\"other instance\"}");
+        (void)sc_reply(reply, "{\"ok\":true,\"ignored\":\"other instance\"}");
         goto out;
     }
 
@@ -884,7 +874,7 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     int64_t sid = s->id;
     const struct sender_hooks *hk = s->env.hooks;
     *status = 200;
-    set_reply(reply, "{\"ok\":true}");
+    (void)sc_reply(reply, "{\"ok\":true}");
     if (!handle)
         goto out; /* connection.update, contacts, chats...: acknowledged, unused */
     const json_t *data = json_object_get(root, "data");

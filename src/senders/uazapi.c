@@ -15,7 +15,6 @@
 
 #include "senders/common.h"
 #include "senders/sender.h"
-#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -791,12 +790,6 @@ static int uz_health(sender *s, sender_health_fn done, void *ud)
 
 /* ---- webhooks ---- */
 
-static void reply_text(struct dp_buf *b, const char *t)
-{
-    if (b && buf_puts(b, t) != DP_OK)
-        buf_reset(b); /* the status alone still says it */
-}
-
 /* The gateway cannot sign its callbacks, so the secret rides in the URL:
  * /webhooks/{id}/{secret}[/{event}[/{type}]] (with addUrlEvents and
  * addUrlTypesMessages the gateway appends those segments). A relay that
@@ -951,24 +944,24 @@ static int uz_webhook(sender *s, const struct sender_webhook_req *req, int *stat
         return DP_EINVAL;
     if (!secret_matches(s, req)) {
         *status = 401;
-        reply_text(reply, "unauthorized\n");
+        (void)sc_reply(reply, "unauthorized\n");
         return DP_EAUTH;
     }
     if (!req->method || strcmp(req->method, "POST") != 0) {
         *status = 405;
-        reply_text(reply, "POST only\n");
+        (void)sc_reply(reply, "POST only\n");
         return DP_EINVAL;
     }
     if (req->body_len > WEBHOOK_BODY_MAX) {
         *status = 413;
-        reply_text(reply, "body over 1 MiB\n");
+        (void)sc_reply(reply, "body over 1 MiB\n");
         return DP_ETOOBIG;
     }
     json_t *root = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
     if (!json_is_object(root)) {
         json_decref(root);
         *status = 400;
-        reply_text(reply, "malformed JSON\n");
+        (void)sc_reply(reply, "malformed JSON\n");
         return DP_EJSON;
     }
     /* Hooks get borrowed copies: nothing below touches s again. */
@@ -992,7 +985,7 @@ static int uz_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     }
     json_decref(root);
     *status = 200;
-    reply_text(reply, "ok\n");
+    (void)sc_reply(reply, "ok\n");
     return DP_OK;
 }
 
