@@ -82,20 +82,11 @@ static const char *const known_keys[] = {
 
 /* ---- text helpers ---- */
 
-/* Case-insensitive substring search. */
-static int has_word(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
+/* Whether hay contains any of needles, ignoring case. */
 static int has_any(const char *hay, const char *const *needles)
 {
     for (size_t i = 0; needles[i]; i++)
-        if (has_word(hay, needles[i]))
+        if (strcasestr(hay, needles[i]))
             return 1;
     return 0;
 }
@@ -851,7 +842,7 @@ static void on_message(const struct sender_hooks *hk, int64_t sid, const json_t 
         truthy(json_object_get(m, "isGroup")))
         return;
     const char *type = nonempty(json_object_get(m, "messageType"));
-    if (type && (has_word(type, "reaction") || has_word(type, "protocol")))
+    if (type && (strcasestr(type, "reaction") || strcasestr(type, "protocol")))
         return;
     /* chatid is a LID ("...@lid") for some contacts; sender_pn then has the phone */
     if (!jid_digits(json_object_get(m, "chatid"), from, sizeof from) &&
