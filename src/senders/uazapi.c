@@ -320,10 +320,9 @@ static int start_stage(struct ureq *w)
             goto out;
         body = tmp;
     }
-    /* "Expect:" drops curl's 100-continue wait on bigger bodies */
+    /* httpc adds "Expect:" itself, so bigger bodies wait for no 100-continue */
     const char *hdrs[] = {"Accept: application/json", s->token_line,
-                          body ? "Content-Type: application/json" : NULL, body ? "Expect:" : NULL,
-                          NULL};
+                          body ? "Content-Type: application/json" : NULL, NULL};
     struct httpc_req req = {
         .method = method,
         .url = url,
