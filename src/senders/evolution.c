@@ -72,12 +72,19 @@ static const char *const known_keys[] = {"base_url",       "instance", "apikey",
 
 /* ---- text helpers ---- */
 
-static int has_ctl(const char *s)
+/* 1 when v is a string of 1 to max bytes with no NUL or control character
+ * among them (UTF-8 and spaces are fine). */
+static int plain_ok(const json_t *v, size_t max)
 {
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return 0;
+    const char *s = json_string_value(v);
+    if (strlen(s) != json_string_length(v))
+        return 0;
     for (; *s; s++)
         if ((unsigned char)*s < 32 || (unsigned char)*s == 127)
-            return 1;
-    return 0;
+            return 0;
+    return 1;
 }
 
 /* Percent-encodes everything outside RFC 3986 "unreserved", so an instance
@@ -127,8 +134,7 @@ static int ev_validate(json_t *config, dp_err *e)
     v = json_object_get(config, "instance");
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.instance is required");
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > INSTANCE_MAX ||
-        strlen(json_string_value(v)) != json_string_length(v) || has_ctl(json_string_value(v)))
+    if (!plain_ok(v, INSTANCE_MAX))
         return dp_err_set(e, DP_EINVAL,
                           "config.instance must be the instance name, 1 to %d bytes with no "
                           "control characters",
@@ -138,8 +144,7 @@ static int ev_validate(json_t *config, dp_err *e)
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.apikey is required");
     /* it goes into a header line verbatim */
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > APIKEY_MAX ||
-        strlen(json_string_value(v)) != json_string_length(v) || has_ctl(json_string_value(v)))
+    if (!plain_ok(v, APIKEY_MAX))
         return dp_err_set(e, DP_EINVAL,
                           "config.apikey must be a string of 1 to %d bytes with no control "
                           "characters",
