@@ -17,7 +17,6 @@
 
 #include "senders/common.h"
 #include "senders/sender.h"
-#include "util/buf.h"
 #include "util/err.h"
 #include "util/httpc.h"
 #include "util/log.h"
@@ -834,11 +833,7 @@ static int challenge_ok(const char *c)
 static int reply_with(struct dp_buf *reply, int *status, int code, const char *text)
 {
     *status = code;
-    if (!reply)
-        return DP_OK;
-    buf_reset(reply);
-    int rc = buf_puts(reply, text);
-    return rc == DP_ETOOBIG ? DP_OK : rc; /* a tiny cap only shortens our words */
+    return sc_reply(reply, text);
 }
 
 /* GET /webhooks/{id}?hub.mode=subscribe&hub.verify_token=...&hub.challenge=... */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/httpc.h"
 
@@ -274,6 +275,20 @@ int sc_secret_equal(const char *given, size_t n, const char *secret)
     return n == len && crypto_equal(given, secret, len);
 }
 
+const char *sc_given_secret(const struct sender_webhook_req *req, size_t *len)
+{
+    const char *p = req->path_secret;
+    if (p && *p) {
+        *len = strcspn(p, "/");
+        return p;
+    }
+    const char *h = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
+    if (!h || !*h)
+        return NULL;
+    *len = strlen(h);
+    return h;
+}
+
 void sc_free_secret(char *p)
 {
     if (!p)
@@ -346,6 +361,19 @@ void sc_health_unreachable(const struct httpc_resp *resp, struct sender_health *
 {
     snprintf(h->state, sizeof h->state, "unreachable");
     sc_copy_utf8(h->detail, sizeof h->detail - 1, resp->error, strlen(resp->error));
+}
+
+/* ---- webhook replies ---- */
+
+int sc_reply(struct dp_buf *reply, const char *text)
+{
+    if (!reply)
+        return DP_OK;
+    buf_reset(reply);
+    int rc = buf_puts(reply, text);
+    if (rc != DP_OK)
+        buf_reset(reply);
+    return rc == DP_ETOOBIG ? DP_OK : rc; /* a tiny cap only shortens our words */
 }
 
 /* ---- requests in flight ---- */

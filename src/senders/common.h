@@ -13,6 +13,7 @@
 #include "senders/sender.h"
 #include "util/err.h"
 
+struct dp_buf;
 struct httpc_resp;
 
 #define SC_URL_MAX 2048   /* bytes of a configured URL */
@@ -118,6 +119,13 @@ const char *sc_media_kind(const char *kind);
  * equal lengths; the length of a secret is not worth hiding. */
 int sc_secret_equal(const char *given, size_t n, const char *secret);
 
+/* The webhook secret a gateway's callback carries, for the gateways that
+ * cannot sign theirs: the first segment of req->path_secret (some gateways
+ * append "/{event}" and the like to the URL), else a relay's non-empty
+ * X-Disparo-Secret header. *len gets its length; NULL when there is none.
+ * Borrowed from req. */
+const char *sc_given_secret(const struct sender_webhook_req *req, size_t *len);
+
 /* Wipes a string that holds a credential, so it does not linger in freed
  * memory, and frees it. Accepts NULL. */
 void sc_free_secret(char *p);
@@ -160,6 +168,13 @@ void sc_status_result(long st, const struct httpc_resp *resp, struct send_result
 /* h for a health check that got no answer: state "unreachable", libcurl's
  * words as the detail. The other fields are left as they are. */
 void sc_health_unreachable(const struct httpc_resp *resp, struct sender_health *h);
+
+/* ---- webhook replies ---- */
+
+/* Makes text the whole reply body; reply may be NULL. Over the caller's cap
+ * or out of memory the body is left empty: the status alone still answers.
+ * DP_ENOMEM in that last case, else DP_OK. */
+int sc_reply(struct dp_buf *reply, const char *text);
 
 /* ---- requests in flight ---- */
 

@@ -21,7 +21,6 @@
 
 #include "senders/common.h"
 #include "senders/sender.h"
-#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -73,12 +72,19 @@ static const char *const known_keys[] = {"base_url",       "instance", "apikey",
 
 /* ---- text helpers ---- */
 
-static int has_ctl(const char *s)
+/* 1 when v is a string of 1 to max bytes with no NUL or control character
+ * among them (UTF-8 and spaces are fine). */
+static int plain_ok(const json_t *v, size_t max)
 {
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return 0;
+    const char *s = json_string_value(v);
+    if (strlen(s) != json_string_length(v))
+        return 0;
     for (; *s; s++)
         if ((unsigned char)*s < 32 || (unsigned char)*s == 127)
-            return 1;
-    return 0;
+            return 0;
+    return 1;
 }
 
 /* Percent-encodes everything outside RFC 3986 "unreserved", so an instance
@@ -128,8 +134,7 @@ static int ev_validate(json_t *config, dp_err *e)
     v = json_object_get(config, "instance");
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.instance is required");
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > INSTANCE_MAX ||
-        strlen(json_string_value(v)) != json_string_length(v) || has_ctl(json_string_value(v)))
+    if (!plain_ok(v, INSTANCE_MAX))
         return dp_err_set(e, DP_EINVAL,
                           "config.instance must be the instance name, 1 to %d bytes with no "
                           "control characters",
@@ -139,8 +144,7 @@ static int ev_validate(json_t *config, dp_err *e)
     if (!v)
         return dp_err_set(e, DP_EINVAL, "config.apikey is required");
     /* it goes into a header line verbatim */
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > APIKEY_MAX ||
-        strlen(json_string_value(v)) != json_string_length(v) || has_ctl(json_string_value(v)))
+    if (!plain_ok(v, APIKEY_MAX))
         return dp_err_set(e, DP_EINVAL,
                           "config.apikey must be a string of 1 to %d bytes with no control "
                           "characters",
@@ -637,15 +641,6 @@ static int ev_health(sender *s, sender_health_fn done, void *ud)
 
 /* ---- webhook ---- */
 
-static void set_reply(struct dp_buf *reply, const char *text)
-{
-    if (!reply)
-        return;
-    buf_reset(reply);
-    if (buf_puts(reply, text) != DP_OK)
-        buf_reset(reply); /* over the caller's cap: an empty body is still an answer */
-}
-
 /* Compares SHA-256 digests so neither the secret's bytes nor its length leak
  * through timing. */
 static int secret_matches(const sender *s, const char *given, size_t len)
@@ -660,11 +655,9 @@ static int secret_matches(const sender *s, const char *given, size_t len)
  * URL (webhook.controller.ts emit), so only the first segment counts. */
 static int authorized(const sender *s, const struct sender_webhook_req *req)
 {
-    const char *p = req->path_secret;
-    if (p && *p)
-        return secret_matches(s, p, strcspn(p, "/"));
-    const char *h = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
-    return h && *h && secret_matches(s, h, strlen(h));
+    size_t n;
+    const char *given = sc_given_secret(req, &n);
+    return given && secret_matches(s, given, n);
 }
 
 /* "messages.update", "MESSAGES_UPDATE" and "messages-update" alike. */
@@ -845,17 +838,17 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     }
     if (!authorized(s, req)) {
         *status = 401;
-        set_reply(reply, "{\"error\":\"bad or missing webhook secret\"}");
+        (void)sc_reply(reply, "{\"error\":\"bad or missing webhook secret\"}");
         goto out;
     }
     if (!req->method || strcmp(req->method, "POST") != 0) {
         *status = 405;
-        set_reply(reply, "{\"error\":\"Evolution API webhooks are POSTs\"}");
+        (void)sc_reply(reply, "{\"error\":\"Evolution API webhooks are POSTs\"}");
         goto out;
     }
     if (req->body_len > WEBHOOK_BODY_MAX) {
         *status = 413;
-        set_reply(reply, "{\"error\":\"body over 1 MiB\"}");
+        (void)sc_reply(reply, "{\"error\":\"body over 1 MiB\"}");
         goto out;
     }
     /* {event, instance, data, destination, date_time, sender, server_url,
@@ -863,14 +856,14 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     root = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "event"))) {
         *status = 400;
-        set_reply(reply, "{\"error\":\"expected an Evolution API event object\"}");
+        (void)sc_reply(reply, "{\"error\":\"expected an Evolution API event object\"}");
         goto out;
     }
     const json_t *inst = json_object_get(root, "instance");
     if (json_is_string(inst) && strcmp(json_string_value(inst), s->instance) != 0) {
         /* another instance posting to this sender's URL: its ids are not ours */
         *status = 200;
-        set_reply(reply, "{\"ok\":true,\"ignored\":\"other instance\"}");
+        (void)sc_reply(reply, "{\"ok\":true,\"ignored\":\"other instance\"}");
         goto out;
     }
 
@@ -886,7 +879,7 @@ static int ev_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     int64_t sid = s->id;
     const struct sender_hooks *hk = s->env.hooks;
     *status = 200;
-    set_reply(reply, "{\"ok\":true}");
+    (void)sc_reply(reply, "{\"ok\":true}");
     if (!handle)
         goto out; /* connection.update, contacts, chats...: acknowledged, unused */
     const json_t *data = json_object_get(root, "data");

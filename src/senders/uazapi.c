@@ -15,7 +15,6 @@
 
 #include "senders/common.h"
 #include "senders/sender.h"
-#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/httpc.h"
@@ -83,20 +82,11 @@ static const char *const known_keys[] = {
 
 /* ---- text helpers ---- */
 
-/* Case-insensitive substring search. */
-static int has_word(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
+/* Whether hay contains any of needles, ignoring case. */
 static int has_any(const char *hay, const char *const *needles)
 {
     for (size_t i = 0; needles[i]; i++)
-        if (has_word(hay, needles[i]))
+        if (strcasestr(hay, needles[i]))
             return 1;
     return 0;
 }
@@ -330,10 +320,9 @@ static int start_stage(struct ureq *w)
             goto out;
         body = tmp;
     }
-    /* "Expect:" drops curl's 100-continue wait on bigger bodies */
+    /* httpc adds "Expect:" itself, so bigger bodies wait for no 100-continue */
     const char *hdrs[] = {"Accept: application/json", s->token_line,
-                          body ? "Content-Type: application/json" : NULL, body ? "Expect:" : NULL,
-                          NULL};
+                          body ? "Content-Type: application/json" : NULL, NULL};
     struct httpc_req req = {
         .method = method,
         .url = url,
@@ -791,31 +780,15 @@ static int uz_health(sender *s, sender_health_fn done, void *ud)
 
 /* ---- webhooks ---- */
 
-static void reply_text(struct dp_buf *b, const char *t)
-{
-    if (b && buf_puts(b, t) != DP_OK)
-        buf_reset(b); /* the status alone still says it */
-}
-
 /* The gateway cannot sign its callbacks, so the secret rides in the URL:
  * /webhooks/{id}/{secret}[/{event}[/{type}]] (with addUrlEvents and
  * addUrlTypesMessages the gateway appends those segments). A relay that
  * cannot keep the path may send X-Disparo-Secret instead. */
 static int secret_matches(const sender *s, const struct sender_webhook_req *req)
 {
-    const char *given;
     size_t n;
-    if (req->path_secret && *req->path_secret) {
-        given = req->path_secret;
-        const char *slash = strchr(given, '/');
-        n = slash ? (size_t)(slash - given) : strlen(given);
-    } else {
-        given = req->header ? req->header(req->ctx, "X-Disparo-Secret") : NULL;
-        if (!given)
-            return 0;
-        n = strlen(given);
-    }
-    return sc_secret_equal(given, n, s->secret);
+    const char *given = sc_given_secret(req, &n);
+    return given && sc_secret_equal(given, n, s->secret);
 }
 
 /* A boolean the gateway may also write as the string "True"/"False". */
@@ -868,7 +841,7 @@ static void on_message(const struct sender_hooks *hk, int64_t sid, const json_t 
         truthy(json_object_get(m, "isGroup")))
         return;
     const char *type = nonempty(json_object_get(m, "messageType"));
-    if (type && (has_word(type, "reaction") || has_word(type, "protocol")))
+    if (type && (strcasestr(type, "reaction") || strcasestr(type, "protocol")))
         return;
     /* chatid is a LID ("...@lid") for some contacts; sender_pn then has the phone */
     if (!jid_digits(json_object_get(m, "chatid"), from, sizeof from) &&
@@ -961,24 +934,24 @@ static int uz_webhook(sender *s, const struct sender_webhook_req *req, int *stat
         return DP_EINVAL;
     if (!secret_matches(s, req)) {
         *status = 401;
-        reply_text(reply, "unauthorized\n");
+        (void)sc_reply(reply, "unauthorized\n");
         return DP_EAUTH;
     }
     if (!req->method || strcmp(req->method, "POST") != 0) {
         *status = 405;
-        reply_text(reply, "POST only\n");
+        (void)sc_reply(reply, "POST only\n");
         return DP_EINVAL;
     }
     if (req->body_len > WEBHOOK_BODY_MAX) {
         *status = 413;
-        reply_text(reply, "body over 1 MiB\n");
+        (void)sc_reply(reply, "body over 1 MiB\n");
         return DP_ETOOBIG;
     }
     json_t *root = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
     if (!json_is_object(root)) {
         json_decref(root);
         *status = 400;
-        reply_text(reply, "malformed JSON\n");
+        (void)sc_reply(reply, "malformed JSON\n");
         return DP_EJSON;
     }
     /* Hooks get borrowed copies: nothing below touches s again. */
@@ -1002,7 +975,7 @@ static int uz_webhook(sender *s, const struct sender_webhook_req *req, int *stat
     }
     json_decref(root);
     *status = 200;
-    reply_text(reply, "ok\n");
+    (void)sc_reply(reply, "ok\n");
     return DP_OK;
 }
 
