@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/keyword.h"
+
 /* Statuses are stored as their enum values, and some SQL below (the queued,
  * recovery, receipt and in-use queries) names them as literals. Reordering
  * the enums would silently reinterpret every existing database, so the
@@ -2091,9 +2093,6 @@ static int sq_restriction_check(store *st, int64_t ws, const char *phone, const 
     return rc;
 }
 
-static const char *const default_keywords[] = {"PARAR", "SAIR", "STOP", "CANCELAR",
-                                               "DESCADASTRAR", NULL};
-
 /* Makes the default rules the first time a workspace's rules are used; the
  * keyword_seeded row, not the absence of rules, says it happened, so an
  * operator who deleted them all keeps none. */
@@ -2109,13 +2108,14 @@ static int kw_seed(struct sq *sq, int64_t ws, dp_err *e)
     q_done(s);
     if (rc != DP_OK || seeded)
         return rc;
-    /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
+    /* first use: the defaults (keyword.h), case-insensitive */
     if ((rc = op_begin(sq, e)) != DP_OK)
         return rc;
-    for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++)
+    for (size_t i = 0; keyword_default(i) && rc == DP_OK; i++)
         rc = q_exec(sq, Q_KW_INSERT, "keyword_rules", e,
-                    QARGS(qi(ws), qt(default_keywords[i]), qt("contains"), qi(0),
-                          qt("do_not_disturb"), qi(now_ms())));
+                    QARGS(qi(ws), qt(keyword_default(i)),
+                          qt(keyword_match_name(KEYWORD_DEFAULT_MATCH)), qi(0),
+                          qt(KEYWORD_DEFAULT_LIST), qi(now_ms())));
     if (rc == DP_OK)
         rc = q_exec(sq, Q_KW_SEED_MARK, "keyword_rules", e, QARGS(qi(ws)));
     return op_end(sq, rc, e);
