@@ -1520,17 +1520,6 @@ static void camp_to_row(const struct camp *c, struct st_campaign *row)
     row->rest_until = c->rest_until;
 }
 
-/* A template parameter's value for this contact, as the template sees it. */
-static const char *param_value(const struct emsg *em, const json_t *vars, const char *name)
-{
-    if (strcmp(name, "name") == 0)
-        return em->m.name ? em->m.name : "";
-    if (strcmp(name, "phone") == 0)
-        return em->m.phone;
-    const char *v = json_string_value(json_object_get(vars, name));
-    return v ? v : "";
-}
-
 /* Hands one claimed message to its sender, with the campaign's media,
  * template and buttons mapped to the interface's shapes. */
 static int dispatch(struct emsg *em)
@@ -1546,7 +1535,7 @@ static int dispatch(struct emsg *em)
     if (sp->n_params && em->m.vars)
         vars = json_loads(em->m.vars, 0, NULL);
     for (size_t i = 0; i < sp->n_params; i++)
-        params[i] = param_value(em, vars, sp->params[i]);
+        params[i] = spec_param_value(sp->params[i], em->m.name, em->m.phone, vars);
     for (size_t i = 0; i < sp->n_buttons; i++)
         buttons[i] = (struct sender_button){sp->button_ids[i], sp->button_titles[i]};
     struct sender_template tp = {
