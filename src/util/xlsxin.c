@@ -52,6 +52,7 @@ enum { T_N, T_S, T_STR, T_INLINE, T_B, T_E, T_D };
 struct xlsxin {
     zip_t *zip;
     char sheet[PART_NAME_MAX]; /* the first worksheet's part */
+    zip_int64_t sheet_idx;     /* its index in the archive, found at open */
     char sheet_name[SHEET_NAME_MAX];
     dp_buf sst;        /* shared strings, each followed by a NUL */
     uint32_t *sst_off; /* where each starts in sst */
@@ -787,7 +788,7 @@ static int find_sheet(xlsxin *x, char *sst, dp_err *e)
                        w.nsheets ? "the workbook has no worksheets" : "the workbook has no sheets");
         goto out;
     }
-    if (part_find(x, x->sheet, &idx) != DP_OK)
+    if (part_find(x, x->sheet, &x->sheet_idx) != DP_OK)
         rc = dp_err_set(e, DP_EINVAL, "damaged XLSX file: the sheet %s is missing", x->sheet);
 out:
     free(w.ws);
@@ -1325,13 +1326,8 @@ static void XMLCALL sheet_text(void *ud, const XML_Char *t, int len)
 int xlsxin_rows(xlsxin *x, xlsxin_row_fn cb, void *ud, dp_err *e)
 {
     struct sheet_ctx *s = NULL;
-    zip_int64_t idx;
     int rc = DP_OK;
 
-    if (part_find(x, x->sheet, &idx) != DP_OK) {
-        rc = dp_err_set(e, DP_EINVAL, "damaged XLSX file: the sheet %s is missing", x->sheet);
-        goto out;
-    }
     s = calloc(1, sizeof *s);
     if (!s) {
         rc = dp_err_set(e, DP_ENOMEM, "out of memory");
@@ -1345,7 +1341,7 @@ int xlsxin_rows(xlsxin *x, xlsxin_row_fn cb, void *ud, dp_err *e)
      * but the cap is on what the file holds, which is what costs memory. */
     buf_init(&s->cell, XLSXIN_MAX_FIELD);
     buf_init(&s->rowbuf, (size_t)XLSXIN_MAX_FIELDS * (XLSXIN_MAX_FIELD + 1));
-    rc = part_parse(&s->b, idx, sheet_start, sheet_end, sheet_text, e);
+    rc = part_parse(&s->b, x->sheet_idx, sheet_start, sheet_end, sheet_text, e);
 out:
     if (s) {
         buf_free(&s->cell);
