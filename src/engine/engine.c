@@ -1203,6 +1203,19 @@ static int parked_cb(void *ud, int status, int64_t at, const char *code, const c
     return 0;
 }
 
+/* A gateway said the phone has no WhatsApp, in its answer to a send or in
+ * a receipt: later campaigns skip the phone without a send. */
+static void restrict_no_whatsapp(engine *eng, int64_t ws, const char *phone, const char *reason,
+                                 int64_t at)
+{
+    dp_err e;
+    if (eng->st->v->restriction_add(eng->st, ws, "no_whatsapp", phone, 0, reason, "gateway", at,
+                                    &e))
+        fatal_store("restriction_add", &e);
+    eng->restrictions = 1;
+    schedule_flush(eng);
+}
+
 static void on_send_done(void *ud, const struct send_result *r)
 {
     struct emsg *em = ud;
@@ -1290,13 +1303,8 @@ static void on_send_done(void *ud, const struct send_result *r)
         }
     }
 
-    if (r->no_whatsapp) {
-        /* later campaigns skip this phone without a send (restriction lists) */
-        if (eng->st->v->restriction_add(eng->st, c->ws, "no_whatsapp", em->m.phone, 0,
-                                        em->m.error_code, "gateway", now, &e))
-            fatal_store("restriction_add", &e);
-        eng->restrictions = 1;
-    }
+    if (r->no_whatsapp)
+        restrict_no_whatsapp(eng, c->ws, em->m.phone, em->m.error_code, now);
     if ((r->action == ACT_STOP_SENDER || r->action == ACT_UNAVAILABLE) && !s->deleted &&
         r->outcome != SEND_OK)
         sender_hold(s, em->m.error_code);
@@ -1376,14 +1384,8 @@ static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
 {
     engine *eng = ud;
     struct esender *s = sender_get(eng, sender_id);
-    dp_err e;
-    if (!s)
-        return;
-    if (eng->st->v->restriction_add(eng->st, s->ws, "no_whatsapp", phone, 0, "no WhatsApp",
-                                    "gateway", wall_ms(), &e))
-        fatal_store("restriction_add", &e);
-    eng->restrictions = 1;
-    schedule_flush(eng);
+    if (s)
+        restrict_no_whatsapp(eng, s->ws, phone, "no WhatsApp", wall_ms());
 }
 
 /* ---- purge of expired restrictions ------------------------------------ */
