@@ -238,8 +238,6 @@ static int audience_add(struct audience *a, const char *raw_phone, const char *n
                 return 0;
             }
         }
-    }
-    if (!skip) {
         const tmpl *t = a->spec->tmpl;
         for (size_t i = 0; i < tmpl_var_count(t); i++)
             if (tmpl_var_missing(t, i, name, vars))
