@@ -2029,11 +2029,20 @@ static const struct {
 } builtin_lists[] = {
     {"do_not_disturb", 0}, {"blocked", 365}, {"not_interested", 7}, {"no_whatsapp", 0}};
 
+/* The index of the built-in list called name, or -1. */
+static int rlist_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
+        if (strcmp(builtin_lists[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, int64_t *days,
                      dp_err *e)
 {
     sqlite3_stmt *s;
-    size_t i;
+    int i;
     int rc = q_one(sq, &s, Q_RLIST_FIND, "restriction_add", e, QARGS(qi(ws), qt(name)));
     if (rc == DP_OK) {
         *id = c_i64(s, 0);
@@ -2042,10 +2051,8 @@ static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, i
     q_done(s);
     if (rc != DP_ENOTFOUND)
         return rc;
-    for (i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
-        if (strcmp(builtin_lists[i].name, name) == 0)
-            break;
-    if (i == sizeof builtin_lists / sizeof builtin_lists[0])
+    i = rlist_builtin(name);
+    if (i < 0)
         return dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
     rc = write_begin(sq, e);
     if (rc == DP_OK)
@@ -2137,14 +2144,6 @@ static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, d
 
 /* ---- restriction lists and keyword rules, as operators manage them ---- */
 
-static int rlist_is_builtin(const char *name)
-{
-    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
-        if (strcmp(builtin_lists[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
 /* The built-in lists exist from the first look at a workspace's lists. */
 static int rlists_ensure(struct sq *sq, int64_t ws, dp_err *e)
 {
@@ -2168,7 +2167,7 @@ static int rlist_rows(struct sq *sq, int64_t ws, int64_t id, const char *name, i
                              .created_at = c_i64(s, 3),
                              .entries = c_i64(s, 4)};
         snprintf(l.name, sizeof l.name, "%s", c_text(s, 1));
-        l.builtin = rlist_is_builtin(l.name);
+        l.builtin = rlist_builtin(l.name) >= 0;
         if (found)
             *found = 1;
         rc = cb(ud, &l);
