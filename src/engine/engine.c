@@ -1947,8 +1947,7 @@ int engine_sender_test(engine *eng, int64_t ws, int64_t sender_id, const char *p
     int rc = s->cur->vt->send(s->cur->inst, &sm, on_test_done, t);
     if (rc) {
         free(t);
-        return dp_err_set(e, rc == DP_EINVAL ? DP_EINVAL : rc,
-                          "the sender refused the message: %s", dp_strerror(rc));
+        return dp_err_set(e, rc, "the sender refused the message: %s", dp_strerror(rc));
     }
     s->cur->refs++;
     if (eng->tests)
