@@ -238,20 +238,13 @@ static int audience_add(struct audience *a, const char *raw_phone, const char *n
                 return 0;
             }
         }
-    }
-    if (!skip) {
         const tmpl *t = a->spec->tmpl;
         for (size_t i = 0; i < tmpl_var_count(t); i++)
             if (tmpl_var_missing(t, i, name, vars))
                 a->missing[i]++;
-        for (size_t i = 0; i < a->spec->n_params; i++) {
-            const char *p = a->spec->params[i];
-            const char *v = strcmp(p, "name") == 0    ? name
-                            : strcmp(p, "phone") == 0 ? phone
-                                                      : json_string_value(json_object_get(vars, p));
-            if (!v || !*v)
+        for (size_t i = 0; i < a->spec->n_params; i++)
+            if (!*spec_param_value(a->spec->params[i], name, phone, vars))
                 a->missing_params[i]++;
-        }
     }
     if (a->previews && !skip && json_array_size(a->previews) < a->preview_limit) {
         dp_buf b;

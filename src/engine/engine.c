@@ -59,6 +59,14 @@ struct recip {
     int64_t phone, at;
 };
 
+/* Recent sends of one sender: the last send to each phone, and the sends in
+ * time order so the old ones can be dropped from the front. */
+struct sendlog {
+    imap last;          /* phone → last send (ms) */
+    struct recip *fifo; /* entries whose time no longer matches `last` are stale */
+    size_t head, len, cap;
+};
+
 struct esender {
     engine *eng;
     int64_t id, ws;
@@ -79,15 +87,11 @@ struct esender {
     dp_timer health_timer;
     struct sender_health health;
     int64_t health_at; /* wall ms of the last answer, 0 = never asked */
-    /* per-recipient spacing (Meta's pair rate limit): phone → last send (ms) */
+    /* per-recipient spacing (Meta's pair rate limit) */
     int64_t pair_gap_ms;
-    imap pair_last;
-    struct recip *pair_fifo;
-    size_t p_head, p_len, p_cap;
+    struct sendlog pair;
     /* unique recipients in the last 24 h, only for senders with a daily limit */
-    imap recent;        /* phone → last send (ms) */
-    struct recip *fifo; /* sends in time order; entries whose time no longer matches `recent` are stale */
-    size_t f_head, f_len, f_cap;
+    struct sendlog recent;
 };
 
 struct emsg {
@@ -312,35 +316,62 @@ static void camp_set_reason(struct camp *c, const char *reason, int64_t until_ms
     camp_event(c, "waiting", d);
 }
 
-/* ---- daily limit: unique recipients in a rolling 24 h ----------------- */
+/* ---- per-recipient limits: daily unique recipients, pair spacing ------ */
 
-static void recent_expire(struct esender *s, int64_t now)
+/* Drops the sends at or before cutoff. */
+static void sendlog_expire(struct sendlog *l, int64_t cutoff)
 {
-    while (s->f_len > 0) {
-        struct recip *r = &s->fifo[s->f_head];
-        if (r->at > now - DAY_MS)
+    while (l->len > 0) {
+        struct recip *r = &l->fifo[l->head];
+        if (r->at > cutoff)
             break;
         int64_t last;
-        if (imap_get(&s->recent, r->phone, &last) && last == r->at)
-            imap_del(&s->recent, r->phone);
-        s->f_head = (s->f_head + 1) % s->f_cap;
-        s->f_len--;
+        if (imap_get(&l->last, r->phone, &last) && last == r->at)
+            imap_del(&l->last, r->phone);
+        l->head = (l->head + 1) % l->cap;
+        l->len--;
     }
+}
+
+static int sendlog_touch(struct sendlog *l, int64_t phone, int64_t at)
+{
+    if (l->len == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        struct recip *nf = malloc(nc * sizeof *nf);
+        if (!nf)
+            return DP_ENOMEM;
+        for (size_t i = 0; i < l->len; i++)
+            nf[i] = l->fifo[(l->head + i) % l->cap];
+        free(l->fifo);
+        l->fifo = nf;
+        l->head = 0;
+        l->cap = nc;
+    }
+    l->fifo[(l->head + l->len) % l->cap] = (struct recip){phone, at};
+    l->len++;
+    return imap_put(&l->last, phone, at);
+}
+
+static void sendlog_free(struct sendlog *l)
+{
+    imap_free(&l->last);
+    free(l->fifo);
 }
 
 /* Whether s may send to phone now; when not, *until is when a slot frees. */
 static int recent_ok(struct esender *s, const char *phone, int64_t now, int64_t *until)
 {
-    recent_expire(s, now);
-    if (imap_get(&s->recent, phone_key(phone), NULL))
+    struct sendlog *l = &s->recent;
+    sendlog_expire(l, now - DAY_MS);
+    if (imap_get(&l->last, phone_key(phone), NULL))
         return 1;
-    if ((int64_t)s->recent.n < s->daily_limit)
+    if ((int64_t)l->last.n < s->daily_limit)
         return 1;
     /* the oldest live entry frees first */
-    for (size_t i = 0; i < s->f_len; i++) {
-        struct recip *r = &s->fifo[(s->f_head + i) % s->f_cap];
+    for (size_t i = 0; i < l->len; i++) {
+        struct recip *r = &l->fifo[(l->head + i) % l->cap];
         int64_t last;
-        if (imap_get(&s->recent, r->phone, &last) && last == r->at) {
+        if (imap_get(&l->last, r->phone, &last) && last == r->at) {
             *until = r->at + DAY_MS;
             return 0;
         }
@@ -349,73 +380,26 @@ static int recent_ok(struct esender *s, const char *phone, int64_t now, int64_t 
     return 0;
 }
 
-static int recent_touch(struct esender *s, int64_t phone, int64_t at)
-{
-    if (s->f_len == s->f_cap) {
-        size_t nc = s->f_cap ? s->f_cap * 2 : 256;
-        struct recip *nf = malloc(nc * sizeof *nf);
-        if (!nf)
-            return DP_ENOMEM;
-        for (size_t i = 0; i < s->f_len; i++)
-            nf[i] = s->fifo[(s->f_head + i) % s->f_cap];
-        free(s->fifo);
-        s->fifo = nf;
-        s->f_head = 0;
-        s->f_cap = nc;
-    }
-    s->fifo[(s->f_head + s->f_len) % s->f_cap] = (struct recip){phone, at};
-    s->f_len++;
-    return imap_put(&s->recent, phone, at);
-}
-
 static int load_recent_cb(void *ud, const char *phone, int64_t at)
 {
-    return recent_touch(ud, phone_key(phone), at);
+    struct esender *s = ud;
+    return sendlog_touch(&s->recent, phone_key(phone), at);
 }
 
 /* When s may next send to phone (now or earlier = at once). */
 static int64_t pair_free_at(struct esender *s, const char *phone, int64_t now)
 {
-    while (s->p_len > 0) {
-        struct recip *r = &s->pair_fifo[s->p_head];
-        if (r->at > now - s->pair_gap_ms)
-            break;
-        int64_t last;
-        if (imap_get(&s->pair_last, r->phone, &last) && last == r->at)
-            imap_del(&s->pair_last, r->phone);
-        s->p_head = (s->p_head + 1) % s->p_cap;
-        s->p_len--;
-    }
+    sendlog_expire(&s->pair, now - s->pair_gap_ms);
     int64_t last;
-    if (!imap_get(&s->pair_last, phone_key(phone), &last))
+    if (!imap_get(&s->pair.last, phone_key(phone), &last))
         return now;
     return last + s->pair_gap_ms;
 }
 
-static int pair_touch(struct esender *s, int64_t phone, int64_t at);
-
 static int load_pair_cb(void *ud, const char *phone, int64_t at)
 {
-    return pair_touch(ud, phone_key(phone), at);
-}
-
-static int pair_touch(struct esender *s, int64_t phone, int64_t at)
-{
-    if (s->p_len == s->p_cap) {
-        size_t nc = s->p_cap ? s->p_cap * 2 : 64;
-        struct recip *nf = malloc(nc * sizeof *nf);
-        if (!nf)
-            return DP_ENOMEM;
-        for (size_t i = 0; i < s->p_len; i++)
-            nf[i] = s->pair_fifo[(s->p_head + i) % s->p_cap];
-        free(s->pair_fifo);
-        s->pair_fifo = nf;
-        s->p_head = 0;
-        s->p_cap = nc;
-    }
-    s->pair_fifo[(s->p_head + s->p_len) % s->p_cap] = (struct recip){phone, at};
-    s->p_len++;
-    return imap_put(&s->pair_last, phone, at);
+    struct esender *s = ud;
+    return sendlog_touch(&s->pair, phone_key(phone), at);
 }
 
 /* ---- sender pool ------------------------------------------------------ */
@@ -510,10 +494,8 @@ static void sender_free(struct esender *s)
     }
     timer_cancel(s->eng->timers, &s->health_timer);
     sinst_unref(s->cur);
-    imap_free(&s->recent);
-    free(s->fifo);
-    imap_free(&s->pair_last);
-    free(s->pair_fifo);
+    sendlog_free(&s->recent);
+    sendlog_free(&s->pair);
     free(s);
 }
 
@@ -553,8 +535,8 @@ static int sender_load(engine *eng, const struct st_sender *row, dp_err *e)
         s->id = row->id;
         timer_init(&s->timer, on_sender_timer, s);
         timer_init(&s->health_timer, on_health_timer, s);
-        imap_init(&s->recent);
-        imap_init(&s->pair_last);
+        imap_init(&s->recent.last);
+        imap_init(&s->pair.last);
     }
     struct sinst *si = calloc(1, sizeof *si);
     int rc = si ? DP_OK : dp_err_set(e, DP_ENOMEM, NULL);
@@ -894,9 +876,9 @@ static void camp_claim(struct camp *c, struct emsg *em, struct esender *s)
         int64_t base = s->next_free_us > now_us ? s->next_free_us : now_us;
         s->next_free_us = base + (int64_t)(1e6 / s->rate);
     }
-    if (s->pair_gap_ms > 0 && pair_touch(s, phone_key(em->m.phone), now))
+    if (s->pair_gap_ms > 0 && sendlog_touch(&s->pair, phone_key(em->m.phone), now))
         fatal_store("pair_touch", NULL);
-    if (s->daily_limit > 0 && recent_touch(s, phone_key(em->m.phone), now))
+    if (s->daily_limit > 0 && sendlog_touch(&s->recent, phone_key(em->m.phone), now))
         fatal_store("recent_touch", NULL);
     /* on disk too, so both limits hold across a restart */
     if ((s->daily_limit > 0 || s->pair_gap_ms > 0) &&
@@ -1221,6 +1203,19 @@ static int parked_cb(void *ud, int status, int64_t at, const char *code, const c
     return 0;
 }
 
+/* A gateway said the phone has no WhatsApp, in its answer to a send or in
+ * a receipt: later campaigns skip the phone without a send. */
+static void restrict_no_whatsapp(engine *eng, int64_t ws, const char *phone, const char *reason,
+                                 int64_t at)
+{
+    dp_err e;
+    if (eng->st->v->restriction_add(eng->st, ws, "no_whatsapp", phone, 0, reason, "gateway", at,
+                                    &e))
+        fatal_store("restriction_add", &e);
+    eng->restrictions = 1;
+    schedule_flush(eng);
+}
+
 static void on_send_done(void *ud, const struct send_result *r)
 {
     struct emsg *em = ud;
@@ -1308,13 +1303,8 @@ static void on_send_done(void *ud, const struct send_result *r)
         }
     }
 
-    if (r->no_whatsapp) {
-        /* later campaigns skip this phone without a send (restriction lists) */
-        if (eng->st->v->restriction_add(eng->st, c->ws, "no_whatsapp", em->m.phone, 0,
-                                        em->m.error_code, "gateway", now, &e))
-            fatal_store("restriction_add", &e);
-        eng->restrictions = 1;
-    }
+    if (r->no_whatsapp)
+        restrict_no_whatsapp(eng, c->ws, em->m.phone, em->m.error_code, now);
     if ((r->action == ACT_STOP_SENDER || r->action == ACT_UNAVAILABLE) && !s->deleted &&
         r->outcome != SEND_OK)
         sender_hold(s, em->m.error_code);
@@ -1394,14 +1384,8 @@ static void on_no_whatsapp(void *ud, int64_t sender_id, const char *phone)
 {
     engine *eng = ud;
     struct esender *s = sender_get(eng, sender_id);
-    dp_err e;
-    if (!s)
-        return;
-    if (eng->st->v->restriction_add(eng->st, s->ws, "no_whatsapp", phone, 0, "no WhatsApp",
-                                    "gateway", wall_ms(), &e))
-        fatal_store("restriction_add", &e);
-    eng->restrictions = 1;
-    schedule_flush(eng);
+    if (s)
+        restrict_no_whatsapp(eng, s->ws, phone, "no WhatsApp", wall_ms());
 }
 
 /* ---- purge of expired restrictions ------------------------------------ */
@@ -1538,17 +1522,6 @@ static void camp_to_row(const struct camp *c, struct st_campaign *row)
     row->rest_until = c->rest_until;
 }
 
-/* A template parameter's value for this contact, as the template sees it. */
-static const char *param_value(const struct emsg *em, const json_t *vars, const char *name)
-{
-    if (strcmp(name, "name") == 0)
-        return em->m.name ? em->m.name : "";
-    if (strcmp(name, "phone") == 0)
-        return em->m.phone;
-    const char *v = json_string_value(json_object_get(vars, name));
-    return v ? v : "";
-}
-
 /* Hands one claimed message to its sender, with the campaign's media,
  * template and buttons mapped to the interface's shapes. */
 static int dispatch(struct emsg *em)
@@ -1564,7 +1537,7 @@ static int dispatch(struct emsg *em)
     if (sp->n_params && em->m.vars)
         vars = json_loads(em->m.vars, 0, NULL);
     for (size_t i = 0; i < sp->n_params; i++)
-        params[i] = param_value(em, vars, sp->params[i]);
+        params[i] = spec_param_value(sp->params[i], em->m.name, em->m.phone, vars);
     for (size_t i = 0; i < sp->n_buttons; i++)
         buttons[i] = (struct sender_button){sp->button_ids[i], sp->button_titles[i]};
     struct sender_template tp = {
@@ -1974,8 +1947,7 @@ int engine_sender_test(engine *eng, int64_t ws, int64_t sender_id, const char *p
     int rc = s->cur->vt->send(s->cur->inst, &sm, on_test_done, t);
     if (rc) {
         free(t);
-        return dp_err_set(e, rc == DP_EINVAL ? DP_EINVAL : rc,
-                          "the sender refused the message: %s", dp_strerror(rc));
+        return dp_err_set(e, rc, "the sender refused the message: %s", dp_strerror(rc));
     }
     s->cur->refs++;
     if (eng->tests)

@@ -358,3 +358,14 @@ const char *spec_timezone(const struct camp_spec *s)
 {
     return s->has_window ? s->window.tz : "America/Sao_Paulo";
 }
+
+const char *spec_param_value(const char *param, const char *name, const char *phone,
+                             const json_t *vars)
+{
+    if (strcmp(param, "name") == 0)
+        return name ? name : "";
+    if (strcmp(param, "phone") == 0)
+        return phone;
+    const char *v = json_string_value(json_object_get(vars, param));
+    return v ? v : "";
+}

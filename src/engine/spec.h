@@ -61,6 +61,11 @@ json_t *spec_to_json(const struct camp_spec *s);
 void spec_clear(struct camp_spec *s);
 /* The campaign's message object as the API shows it (new reference). */
 json_t *spec_message_json(const struct camp_spec *s);
+/* A template parameter's value for one contact: the built-ins "name" and
+ * "phone", else the contact's variable of that name; "" when it has none.
+ * Borrowed from the arguments. */
+const char *spec_param_value(const char *param, const char *name, const char *phone,
+                             const json_t *vars);
 /* The timezone used for {{greeting}}: the window's, else America/Sao_Paulo. */
 const char *spec_timezone(const struct camp_spec *s);
 

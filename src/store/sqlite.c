@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/keyword.h"
+
 /* Statuses are stored as their enum values, and some SQL below (the queued,
  * recovery, receipt and in-use queries) names them as literals. Reordering
  * the enums would silently reinterpret every existing database, so the
@@ -2027,11 +2029,20 @@ static const struct {
 } builtin_lists[] = {
     {"do_not_disturb", 0}, {"blocked", 365}, {"not_interested", 7}, {"no_whatsapp", 0}};
 
+/* The index of the built-in list called name, or -1. */
+static int rlist_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
+        if (strcmp(builtin_lists[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, int64_t *days,
                      dp_err *e)
 {
     sqlite3_stmt *s;
-    size_t i;
+    int i;
     int rc = q_one(sq, &s, Q_RLIST_FIND, "restriction_add", e, QARGS(qi(ws), qt(name)));
     if (rc == DP_OK) {
         *id = c_i64(s, 0);
@@ -2040,10 +2051,8 @@ static int rlist_get(struct sq *sq, int64_t ws, const char *name, int64_t *id, i
     q_done(s);
     if (rc != DP_ENOTFOUND)
         return rc;
-    for (i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
-        if (strcmp(builtin_lists[i].name, name) == 0)
-            break;
-    if (i == sizeof builtin_lists / sizeof builtin_lists[0])
+    i = rlist_builtin(name);
+    if (i < 0)
         return dp_err_set(e, DP_ENOTFOUND, "restriction list %s not found", name);
     rc = write_begin(sq, e);
     if (rc == DP_OK)
@@ -2091,9 +2100,6 @@ static int sq_restriction_check(store *st, int64_t ws, const char *phone, const 
     return rc;
 }
 
-static const char *const default_keywords[] = {"PARAR", "SAIR", "STOP", "CANCELAR",
-                                               "DESCADASTRAR", NULL};
-
 /* Makes the default rules the first time a workspace's rules are used; the
  * keyword_seeded row, not the absence of rules, says it happened, so an
  * operator who deleted them all keeps none. */
@@ -2109,13 +2115,14 @@ static int kw_seed(struct sq *sq, int64_t ws, dp_err *e)
     q_done(s);
     if (rc != DP_OK || seeded)
         return rc;
-    /* first use: the defaults, contains + case-insensitive, to do_not_disturb */
+    /* first use: the defaults (keyword.h), case-insensitive */
     if ((rc = op_begin(sq, e)) != DP_OK)
         return rc;
-    for (size_t i = 0; default_keywords[i] && rc == DP_OK; i++)
+    for (size_t i = 0; keyword_default(i) && rc == DP_OK; i++)
         rc = q_exec(sq, Q_KW_INSERT, "keyword_rules", e,
-                    QARGS(qi(ws), qt(default_keywords[i]), qt("contains"), qi(0),
-                          qt("do_not_disturb"), qi(now_ms())));
+                    QARGS(qi(ws), qt(keyword_default(i)),
+                          qt(keyword_match_name(KEYWORD_DEFAULT_MATCH)), qi(0),
+                          qt(KEYWORD_DEFAULT_LIST), qi(now_ms())));
     if (rc == DP_OK)
         rc = q_exec(sq, Q_KW_SEED_MARK, "keyword_rules", e, QARGS(qi(ws)));
     return op_end(sq, rc, e);
@@ -2136,14 +2143,6 @@ static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, d
 }
 
 /* ---- restriction lists and keyword rules, as operators manage them ---- */
-
-static int rlist_is_builtin(const char *name)
-{
-    for (size_t i = 0; i < sizeof builtin_lists / sizeof builtin_lists[0]; i++)
-        if (strcmp(builtin_lists[i].name, name) == 0)
-            return 1;
-    return 0;
-}
 
 /* The built-in lists exist from the first look at a workspace's lists. */
 static int rlists_ensure(struct sq *sq, int64_t ws, dp_err *e)
@@ -2168,7 +2167,7 @@ static int rlist_rows(struct sq *sq, int64_t ws, int64_t id, const char *name, i
                              .created_at = c_i64(s, 3),
                              .entries = c_i64(s, 4)};
         snprintf(l.name, sizeof l.name, "%s", c_text(s, 1));
-        l.builtin = rlist_is_builtin(l.name);
+        l.builtin = rlist_builtin(l.name) >= 0;
         if (found)
             *found = 1;
         rc = cb(ud, &l);

@@ -52,6 +52,7 @@ enum { T_N, T_S, T_STR, T_INLINE, T_B, T_E, T_D };
 struct xlsxin {
     zip_t *zip;
     char sheet[PART_NAME_MAX]; /* the first worksheet's part */
+    zip_int64_t sheet_idx;     /* its index in the archive, found at open */
     char sheet_name[SHEET_NAME_MAX];
     dp_buf sst;        /* shared strings, each followed by a NUL */
     uint32_t *sst_off; /* where each starts in sst */
@@ -454,10 +455,12 @@ static int part_find(xlsxin *x, const char *name, zip_int64_t *idx)
     return *idx < 0 ? DP_ENOTFOUND : DP_OK;
 }
 
-/* Inflates part idx and feeds it to c's parser chunk by chunk, checking
+/* Inflates part idx and feeds it chunk by chunk to a parser of its own
+ * with c as user data and the given handlers (text may be NULL), checking
  * the bomb limits both against the sizes the archive declares and against
  * the bytes that really come out. */
-static int part_parse(struct pctx *c, zip_int64_t idx, dp_err *e)
+static int part_parse(struct pctx *c, zip_int64_t idx, XML_StartElementHandler start,
+                      XML_EndElementHandler end, XML_CharacterDataHandler text, dp_err *e)
 {
     zip_t *zip = c->x->zip;
     zip_file_t *f = NULL;
@@ -465,6 +468,11 @@ static int part_parse(struct pctx *c, zip_int64_t idx, dp_err *e)
     uint64_t total = 0;
     int rc = DP_OK;
 
+    if (!parser_new(c))
+        return dp_err_set(e, DP_ENOMEM, "out of memory");
+    XML_SetElementHandler(c->p, start, end);
+    if (text)
+        XML_SetCharacterDataHandler(c->p, text);
     zip_stat_init(&st);
     if (zip_stat_index(zip, (zip_uint64_t)idx, 0, &st) != 0) {
         rc = zip_fail(e, zip_get_error(zip), c->part);
@@ -537,6 +545,8 @@ static int part_parse(struct pctx *c, zip_int64_t idx, dp_err *e)
 out:
     if (f)
         (void)zip_fclose(f);
+    XML_ParserFree(c->p);
+    c->p = NULL;
     return rc;
 }
 
@@ -656,7 +666,6 @@ static int rels_load(xlsxin *x, const char *part, struct rels_ctx *r, char *dir,
 {
     char rels[PART_NAME_MAX];
     zip_int64_t idx;
-    XML_Parser p = NULL;
     int rc = DP_OK;
 
     memset(r, 0, sizeof *r);
@@ -668,17 +677,8 @@ static int rels_load(xlsxin *x, const char *part, struct rels_ctx *r, char *dir,
         goto out;
     r->b.x = x;
     r->b.part = rels;
-    p = parser_new(&r->b);
-    if (!p) {
-        rc = dp_err_set(e, DP_ENOMEM, "out of memory");
-        goto out;
-    }
-    XML_SetElementHandler(p, rels_start, gen_end);
-    rc = part_parse(&r->b, idx, e);
+    rc = part_parse(&r->b, idx, rels_start, gen_end, NULL, e);
 out:
-    if (p)
-        XML_ParserFree(p);
-    r->b.p = NULL;
     r->b.part = NULL;
     return rc;
 }
@@ -746,7 +746,6 @@ static int find_sheet(xlsxin *x, char *sst, dp_err *e)
     char wbdir[PART_NAME_MAX];
     char wb[PART_NAME_MAX];
     zip_int64_t idx;
-    XML_Parser p = NULL;
     int rc;
 
     memset(&w, 0, sizeof w);
@@ -780,13 +779,7 @@ static int find_sheet(xlsxin *x, char *sst, dp_err *e)
     }
     w.b.x = x;
     w.b.part = wb;
-    p = parser_new(&w.b);
-    if (!p) {
-        rc = dp_err_set(e, DP_ENOMEM, "out of memory");
-        goto out;
-    }
-    XML_SetElementHandler(p, wb_start, gen_end);
-    rc = part_parse(&w.b, idx, e);
+    rc = part_parse(&w.b, idx, wb_start, gen_end, NULL, e);
     if (rc)
         goto out;
     if (!x->sheet[0]) {
@@ -795,11 +788,9 @@ static int find_sheet(xlsxin *x, char *sst, dp_err *e)
                        w.nsheets ? "the workbook has no worksheets" : "the workbook has no sheets");
         goto out;
     }
-    if (part_find(x, x->sheet, &idx) != DP_OK)
+    if (part_find(x, x->sheet, &x->sheet_idx) != DP_OK)
         rc = dp_err_set(e, DP_EINVAL, "damaged XLSX file: the sheet %s is missing", x->sheet);
 out:
-    if (p)
-        XML_ParserFree(p);
     free(w.ws);
     rels_free(&wbr);
     return rc;
@@ -891,29 +882,16 @@ static int sst_load(xlsxin *x, const char *part, dp_err *e)
 {
     struct sst_ctx s;
     zip_int64_t idx;
-    XML_Parser p = NULL;
-    int rc = DP_OK;
 
     /* Writers that forget the relationship still use the usual name. */
     if (!part[0])
         part = "xl/sharedStrings.xml";
     if (part_find(x, part, &idx) != DP_OK)
-        goto out;
+        return DP_OK;
     memset(&s, 0, sizeof s);
     s.b.x = x;
     s.b.part = part;
-    p = parser_new(&s.b);
-    if (!p) {
-        rc = dp_err_set(e, DP_ENOMEM, "out of memory");
-        goto out;
-    }
-    XML_SetElementHandler(p, sst_start, sst_end);
-    XML_SetCharacterDataHandler(p, sst_text);
-    rc = part_parse(&s.b, idx, e);
-out:
-    if (p)
-        XML_ParserFree(p);
-    return rc;
+    return part_parse(&s.b, idx, sst_start, sst_end, sst_text, e);
 }
 
 /* ---- open / free -------------------------------------------------------- */
@@ -1348,14 +1326,8 @@ static void XMLCALL sheet_text(void *ud, const XML_Char *t, int len)
 int xlsxin_rows(xlsxin *x, xlsxin_row_fn cb, void *ud, dp_err *e)
 {
     struct sheet_ctx *s = NULL;
-    zip_int64_t idx;
-    XML_Parser p = NULL;
     int rc = DP_OK;
 
-    if (part_find(x, x->sheet, &idx) != DP_OK) {
-        rc = dp_err_set(e, DP_EINVAL, "damaged XLSX file: the sheet %s is missing", x->sheet);
-        goto out;
-    }
     s = calloc(1, sizeof *s);
     if (!s) {
         rc = dp_err_set(e, DP_ENOMEM, "out of memory");
@@ -1369,17 +1341,8 @@ int xlsxin_rows(xlsxin *x, xlsxin_row_fn cb, void *ud, dp_err *e)
      * but the cap is on what the file holds, which is what costs memory. */
     buf_init(&s->cell, XLSXIN_MAX_FIELD);
     buf_init(&s->rowbuf, (size_t)XLSXIN_MAX_FIELDS * (XLSXIN_MAX_FIELD + 1));
-    p = parser_new(&s->b);
-    if (!p) {
-        rc = dp_err_set(e, DP_ENOMEM, "out of memory");
-        goto out;
-    }
-    XML_SetElementHandler(p, sheet_start, sheet_end);
-    XML_SetCharacterDataHandler(p, sheet_text);
-    rc = part_parse(&s->b, idx, e);
+    rc = part_parse(&s->b, x->sheet_idx, sheet_start, sheet_end, sheet_text, e);
 out:
-    if (p)
-        XML_ParserFree(p);
     if (s) {
         buf_free(&s->cell);
         buf_free(&s->rowbuf);
