@@ -208,59 +208,17 @@ static int entries_table(struct cli_ctx *c, long long id, long long limit, int a
     return rc;
 }
 
-static void csv_out(FILE *f, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                fputc('"', f);
-            fputc(*p, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputs(last ? "\r\n" : ",", f);
-}
-
-/* A page of entries as CSV rows on the FILE in arg. */
-static int export_page(const cli_reply *r, void *arg)
-{
-    FILE *f = arg;
-    size_t i;
-    json_t *en;
-
-    json_array_foreach(cli_out_path(r->json, "entries"), i, en)
-    {
-        char tmp[64];
-        const json_t *sid = cli_out_path(en, "sender_id");
-        csv_out(f, cli_out_str(en, "phone", ""), 0);
-        csv_out(f, json_is_integer(sid) ? cli_out_val(sid, tmp, sizeof tmp) : "", 0);
-        csv_out(f, cli_out_str(en, "reason", ""), 0);
-        csv_out(f, cli_out_str(en, "source", ""), 0);
-        csv_out(f, cli_out_str(en, "created_at", ""), 0);
-        csv_out(f, cli_out_str(en, "expires_at", ""), 1);
-    }
-    return CLI_OK;
-}
-
-/* Pages through the entries (the JSON API, so no reply size cap applies)
- * and writes the same columns as GET .../export.csv. */
+/* The server's own CSV export (GET .../export.csv), streamed to file. */
 static int export_csv(struct cli_ctx *c, long long id, const char *file)
 {
-    long long after = 0;
     char path[96];
-    FILE *f = cli_output_open(file, "w");
+    FILE *f = cli_output_open(file, "wb");
     if (!f) {
         fprintf(stderr, "error: cannot write %s: %s\n", file, strerror(errno));
         return CLI_EUSAGE;
     }
-    fputs("phone,sender_id,reason,source,created_at,expires_at\r\n", f);
-    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/entries?limit=%d", id, PAGE);
-    return cli_output_close(f, file, cli_pages(c, path, 1, export_page, f, &after));
+    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/export.csv", id);
+    return cli_download(c, path, f, file);
 }
 
 static int import_csv(struct cli_ctx *c, long long id, const char *file)
