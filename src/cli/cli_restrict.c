@@ -40,18 +40,6 @@ static const char keywords_usage[] =
     "A reply matching a keyword puts its sender on the rule's restriction list\n"
     "(default do_not_disturb; match default contains, any case, accents ignored).\n";
 
-/* Appends s to b percent-encoded for one path segment. */
-static int path_segment(dp_buf *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 *p == '-' || *p == '_' || *p == '.';
-        if (ok ? buf_printf(b, "%c", *p) : buf_printf(b, "%%%02X", *p))
-            return DP_ENOMEM;
-    }
-    return DP_OK;
-}
-
 /* Sets o.key to the option's value v when the option was given. */
 static void set_str(json_t *o, const char *key, const char *v)
 {
@@ -305,7 +293,8 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
         if (!cli_json_done(c, &r, rc))
             print_entry(r.json);
     } else if (strcmp(sub, "remove") == 0 && npos == 3) {
-        if (path_segment(&path, pos[2]) || (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
+        if (cli_http_escape(&path, pos[2]) ||
+            (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
             rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
             goto out;
         }
