@@ -26,7 +26,7 @@ static int is(const struct api_ctx *c, int method, int nseg, const char *s0, con
 }
 
 /* Rolls back, then answers with the error. */
-static void fail(struct api_ctx *c, const dp_err *e)
+void api_fail(struct api_ctx *c, const dp_err *e)
 {
     c->st->v->rollback(c->st);
     http_reply_error(c->req, e, NULL);
@@ -36,7 +36,7 @@ static int commit_or_fail(struct api_ctx *c, dp_err *e)
 {
     int rc = c->st->v->commit(c->st, e);
     if (rc)
-        fail(c, e);
+        api_fail(c, e);
     return rc;
 }
 
@@ -71,7 +71,7 @@ static void tokens_create(struct api_ctx *c, json_t *body)
         return;
     int64_t id;
     if (engine_flush(c->eng, &e) || c->st->v->token_create(c->st, c->ws, n, hash, &id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))
@@ -108,7 +108,7 @@ static void workspaces_create(struct api_ctx *c, json_t *body)
     if (engine_flush(c->eng, &e) ||
         c->st->v->workspace_create(c->st, name, &ws, &e) ||
         c->st->v->token_create(c->st, ws, "admin", hash, &tid, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))
@@ -218,7 +218,7 @@ static void senders_create(struct api_ctx *c, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_create(c->st, &s, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -283,7 +283,7 @@ static void senders_patch(struct api_ctx *c, int64_t id, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_update(c->st, &s, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -313,7 +313,7 @@ static void senders_delete(struct api_ctx *c, int64_t id)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_delete(c->st, c->ws, id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -419,7 +419,7 @@ static void lists_create(struct api_ctx *c, json_t *body)
     if (http_list_name(c, json_string_value(name), nm))
         return;
     if (engine_flush(c->eng, &e) || c->st->v->list_create(c->st, c->ws, nm, &id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))

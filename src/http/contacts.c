@@ -22,12 +22,6 @@
 #define BATCH_MAX 10000
 #define BATCH_INVALID_SHOWN 1000
 
-static void fail(struct api_ctx *c, const dp_err *e)
-{
-    c->st->v->rollback(c->st);
-    http_reply_error(c->req, e, NULL);
-}
-
 /* after= and limit= of a keyset page; replies 400 itself and returns -1. */
 static int page_args(struct api_ctx *c, const char *after_key, int64_t *after, int64_t *limit)
 {
@@ -128,7 +122,7 @@ void api_lists_patch(struct api_ctx *c, int64_t id, json_t *body)
         return;
     if (engine_flush(c->eng, &e) || c->st->v->list_rename(c->st, c->ws, id, nm, &e) ||
         c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (get_list(c, id, &out) == 0)
@@ -142,7 +136,7 @@ void api_lists_delete(struct api_ctx *c, int64_t id)
     dp_err e = {0};
     if (engine_flush(c->eng, &e) || c->st->v->list_delete(c->st, c->ws, id, &e) ||
         c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     log_info("list deleted", "list=%lld", (long long)id);
@@ -244,7 +238,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &before))
@@ -275,7 +269,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
         int rc = c->st->v->contact_upsert(c->st, c->ws, phone, name, svars, &cid, &created, &e);
         json_decref(svars);
         if (rc || c->st->v->list_add(c->st, id, cid, &e)) {
-            fail(c, &e);
+            api_fail(c, &e);
             goto out;
         }
         if (created)
@@ -284,7 +278,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
             updated++;
     }
     if (c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &after))
@@ -353,7 +347,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
         goto out;
     }
     if (engine_flush(c->eng, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &lst))
@@ -376,7 +370,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
         if (rc == DP_OK)
             rc = c->st->v->list_remove(c->st, id, o.id, &rm, &e);
         if (rc && rc != DP_ENOTFOUND) {
-            fail(c, &e);
+            api_fail(c, &e);
             goto out;
         }
         if (rm)
@@ -385,7 +379,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
             json_array_append_new(not_found, json_string(phone));
     }
     if (c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (one && json_array_size(invalid)) {
@@ -579,7 +573,7 @@ void api_contacts_delete(struct api_ctx *c, const char *key)
     if (engine_flush(c->eng, &e) ||
         c->st->v->contact_get(c->st, c->ws, id, phone[0] ? phone : NULL, one_contact_cb, &o, &e) ||
         c->st->v->contact_delete(c->st, c->ws, o.id, &e) || c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     http_reply_empty(c->req, 204);

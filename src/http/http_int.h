@@ -58,6 +58,9 @@ int http_query_limit(struct api_ctx *c, int64_t def, int64_t max, int64_t *limit
  * 0 when this is the last page. */
 int64_t http_page_next(json_t *arr, int64_t limit);
 
+/* Rolls back the request's transaction and replies the error e. */
+void api_fail(struct api_ctx *c, const dp_err *e);
+
 /* The caller's campaign id into *row (cleared with st_campaign_clear);
  * replies the error itself (404 "campaign N not found") and returns -1. */
 int api_campaign_get(struct api_ctx *c, int64_t id, struct st_campaign *row);

@@ -46,10 +46,9 @@ static int64_t parse_nonneg(const char *s)
 
 static void fail(struct api_ctx *c, dp_err *e, int rc)
 {
-    c->st->v->rollback(c->st);
     if (e->code == DP_OK)
         e->code = rc;
-    http_reply_error(c->req, e, NULL);
+    api_fail(c, e);
 }
 
 /* Parses a JSON object body; replies itself and returns NULL when it is not one. */
@@ -106,8 +105,7 @@ static int require_list(struct api_ctx *c, int64_t id, int64_t now, struct st_rl
         return -1;
     }
     if (rc) {
-        c->st->v->rollback(c->st);
-        http_reply_error(c->req, &e, NULL);
+        api_fail(c, &e);
         return -1;
     }
     return 0;
