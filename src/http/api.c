@@ -681,11 +681,7 @@ void api_dispatch(struct api_ctx *c)
         struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
         if (evbuffer_get_length(in) == 0 && strcmp(c->seg[0], "tokens") == 0) {
             body = json_object();
-        } else if (!(body = http_body_json(c->req))) {
-            return;
-        } else if (!json_is_object(body)) {
-            json_decref(body);
-            http_reply_code(c->req, DP_EINVAL, "the body must be a JSON object");
+        } else if (!(body = http_body_object(c->req))) {
             return;
         }
     }

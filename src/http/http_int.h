@@ -38,6 +38,8 @@ void http_reply_empty(struct evhttp_request *req, int status);
 
 /* Parses the request body as JSON. On failure replies 400/413 itself and returns NULL. */
 json_t *http_body_json(struct evhttp_request *req);
+/* The same for a body that must be a JSON object (400 when it is not). */
+json_t *http_body_object(struct evhttp_request *req);
 /* A positive integer path segment or query value; -1 when absent/invalid. */
 int64_t http_parse_id(const char *s);
 /* A contact list's name as typed (body or ?list=): surrounding spaces are
