@@ -540,16 +540,9 @@ int api_require_campaign(struct api_ctx *c, int64_t id)
     return 0;
 }
 
-struct msg_page {
-    json_t *arr;
-    int64_t last;
-};
-
 static int msg_page_cb(void *ud, const struct st_message *m)
 {
-    struct msg_page *p = ud;
-    json_array_append_new(p->arr, view_message(m));
-    p->last = m->id;
+    json_array_append_new(ud, view_message(m));
     return 0;
 }
 
@@ -572,17 +565,17 @@ static void campaign_messages(struct api_ctx *c, int64_t id)
     if (api_require_campaign(c, id))
         return;
     /* one row more than asked tells whether another page exists */
-    struct msg_page p = {json_array(), 0};
-    if (c->st->v->message_list(c->st, id, status, after, limit + 1, msg_page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->message_list(c->st, id, status, after, limit + 1, msg_page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    int64_t last = http_page_next(p.arr, limit);
+    int64_t last = http_page_next(arr, limit);
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)last);
     json_t *next = last ? json_string(buf) : json_null();
-    http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", p.arr, "next_cursor", next));
+    http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", arr, "next_cursor", next));
 }
 
 static int event_cb(void *ud, const struct st_event *ev)

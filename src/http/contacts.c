@@ -65,29 +65,22 @@ static int list_arr_cb(void *ud, const struct st_list *l)
     return 0;
 }
 
-/* A page of contacts and the id to continue after. */
-struct page {
-    json_t *arr;
-    int64_t last;
-};
-
+/* A page of contacts: each row appended to the array ud. */
 static int page_cb(void *ud, const struct st_contact *ct)
 {
-    struct page *p = ud;
-    json_array_append_new(p->arr, view_contact(ct));
-    p->last = ct->id;
+    json_array_append_new(ud, view_contact(ct));
     return 0;
 }
 
-/* One row more than limit was asked for: its presence means another page. */
-static void reply_page(struct api_ctx *c, struct page *p, int64_t limit, json_t *extra)
+/* One row more than limit was asked for: its presence means another page.
+ * Takes arr and extra (NULL or the reply's other fields). */
+static void reply_page(struct api_ctx *c, json_t *arr, int64_t limit, json_t *extra)
 {
-    int64_t last = http_page_next(p->arr, limit);
+    int64_t last = http_page_next(arr, limit);
     json_t *next = last ? json_integer(last) : json_null();
     json_t *out = extra ? extra : json_object();
-    json_object_set_new(out, "contacts", p->arr);
+    json_object_set_new(out, "contacts", arr);
     json_object_set_new(out, "next_after", next);
-    p->arr = NULL;
     http_reply_json(c->req, 200, out);
 }
 
@@ -149,13 +142,13 @@ void api_list_members(struct api_ctx *c, int64_t id)
     int64_t after, limit;
     if (page_args(c, "after", &after, &limit))
         return;
-    struct page p = {json_array(), 0};
-    if (c->st->v->list_members_page(c->st, c->ws, id, after, limit + 1, page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->list_members_page(c->st, c->ws, id, after, limit + 1, page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    reply_page(c, &p, limit, json_pack("{s:I}", "list_id", (json_int_t)id));
+    reply_page(c, arr, limit, json_pack("{s:I}", "list_id", (json_int_t)id));
 }
 
 /* Reads entry i of an add request: {"phone","name","vars"} or a phone string. */
@@ -446,13 +439,13 @@ void api_contacts_search(struct api_ctx *c)
         text[--nt] = '\0';
     const char *dq = has_digits && only_phone_chars ? digits : NULL;
     const char *tq = *t ? t : NULL;
-    struct page p = {json_array(), 0};
-    if (c->st->v->contact_search(c->st, c->ws, dq, tq, after, limit + 1, page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->contact_search(c->st, c->ws, dq, tq, after, limit + 1, page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    reply_page(c, &p, limit, NULL);
+    reply_page(c, arr, limit, NULL);
 }
 
 /* {phone-or-id}: a leading '+' or 10 digits and more is a phone (normalised
