@@ -393,9 +393,7 @@ static void senders_test(struct api_ctx *c, int64_t id, json_t *body)
 
 static int list_view_cb(void *ud, const struct st_list *l)
 {
-    json_t *j = json_pack("{s:I, s:s, s:I, s:o}", "id", (json_int_t)l->id, "name", l->name,
-                          "members", (json_int_t)l->members, "created_at",
-                          view_time(l->created_at));
+    json_t *j = view_list(l);
     if (json_is_array((json_t *)ud)) {
         json_array_append_new(ud, j);
     } else {

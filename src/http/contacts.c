@@ -45,12 +45,6 @@ static json_t *view_contact(const struct st_contact *ct)
                      view_time(ct->created_at), "updated_at", view_time(ct->updated_at));
 }
 
-static json_t *view_list(const struct st_list *l)
-{
-    return json_pack("{s:I, s:s, s:I, s:o}", "id", (json_int_t)l->id, "name", l->name, "members",
-                     (json_int_t)l->members, "created_at", view_time(l->created_at));
-}
-
 static int list_obj_cb(void *ud, const struct st_list *l)
 {
     json_t **out = ud;

@@ -118,6 +118,8 @@ int import_read_csv(struct evbuffer *in, csvin_row_fn cb, void *ud, dp_err *e)
 json_t *view_campaign(const struct st_campaign *c);
 json_t *view_message(const struct st_message *m);
 json_t *view_sender(const struct st_sender *s);
+/* A contact list with its member count. */
+json_t *view_list(const struct st_list *l);
 json_t *view_time(int64_t ms);
 
 #endif
