@@ -304,6 +304,25 @@ int cli_output_close(FILE *f, const char *file, int rc)
     return rc;
 }
 
+int cli_download(struct cli_ctx *c, const char *path, FILE *f, const char *file)
+{
+    cli_reply r;
+    int rc = CLI_OK;
+
+    cli_reply_init(&r);
+    if (cli_http_download(c->http, path, f, &r) != DP_OK) {
+        cli_print_error(c, &r);
+        rc = CLI_EAPI;
+    }
+    cli_reply_free(&r);
+    if (f == stdout)
+        return fflush(stdout) != 0 ? CLI_EAPI : rc;
+    rc = cli_output_close(f, file, rc);
+    if (rc != CLI_OK)
+        (void)remove(file);
+    return rc;
+}
+
 int cli_dispatch(struct cli_ctx *c, const char *usage, const struct cli_sub *subs, int argc,
                  char **argv)
 {

@@ -57,6 +57,12 @@ FILE *cli_output_open(const char *file, const char *mode);
  * returns CLI_EAPI; otherwise returns rc. */
 int cli_output_close(FILE *f, const char *file, int rc);
 
+/* Writes the body of GET path (an export, a workbook) to f as it arrives,
+ * then closes f: f and file come from cli_output_open, which the caller
+ * calls so that it words its own error. A file left partial by a failure is
+ * removed. Returns CLI_OK or CLI_EAPI (the error printed). */
+int cli_download(struct cli_ctx *c, const char *path, FILE *f, const char *file);
+
 /* A subcommand: its name and its entry point (argv[0] is the name). */
 struct cli_sub {
     const char *name;

@@ -480,22 +480,31 @@ static int unreserved(unsigned char c)
            c == '.' || c == '_' || c == '~';
 }
 
-int cli_http_query(dp_buf *q, const char *key, const char *value)
+int cli_http_escape(dp_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
+    int rc = DP_OK;
+
+    for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        if (unreserved(*p))
+            rc = buf_append(b, p, 1);
+        else
+            rc = buf_append(b, enc, 3);
+    }
+    return rc;
+}
+
+int cli_http_query(dp_buf *q, const char *key, const char *value)
+{
     int rc = DP_OK;
 
     if (!value)
         goto out;
     /* q may already hold the path: only a '?' says a query has begun. */
     rc = buf_printf(q, "%c%s=", q->len && memchr(q->data, '?', q->len) ? '&' : '?', key);
-    for (const unsigned char *p = (const unsigned char *)value; !rc && *p; p++) {
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (unreserved(*p))
-            rc = buf_append(q, p, 1);
-        else
-            rc = buf_append(q, enc, 3);
-    }
+    if (!rc)
+        rc = cli_http_escape(q, value);
 out:
     return rc;
 }

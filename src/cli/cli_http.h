@@ -59,6 +59,10 @@ int cli_http_upload(cli_http *h, const char *path, FILE *f, const char *name,
 int cli_http_download(cli_http *h, const char *path, FILE *out, cli_reply *r)
     __attribute__((warn_unused_result));
 
+/* Appends s to b percent-encoded (all but RFC 3986's unreserved characters),
+ * fit for a query value or one path segment. */
+int cli_http_escape(dp_buf *b, const char *s) __attribute__((warn_unused_result));
+
 /* Appends "?key=value" (or "&key=value" when q already holds a '?') with
  * value percent-encoded; q may start with the path. Does nothing when value
  * is NULL. */

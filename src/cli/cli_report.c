@@ -20,30 +20,16 @@ static const char report_usage[] =
     "\n"
     "With --json, `report` prints the report as the server sent it.\n";
 
-/* Downloads path into file (or stdout for NULL / "-"); a partial file is
- * removed. */
+/* Downloads path into file (or stdout for NULL / "-"). */
 static int download(struct cli_ctx *c, const char *path, const char *file)
 {
-    cli_reply r;
     FILE *f = cli_output_open(file, "wb");
-    int rc = CLI_OK;
 
     if (!f) {
         fprintf(stderr, "error: cannot create %s: %s\n", file, strerror(errno));
         return CLI_EAPI;
     }
-    cli_reply_init(&r);
-    if (cli_http_download(c->http, path, f, &r) != DP_OK) {
-        cli_print_error(c, &r);
-        rc = CLI_EAPI;
-    }
-    cli_reply_free(&r);
-    if (f == stdout)
-        return fflush(stdout) != 0 ? CLI_EAPI : rc;
-    rc = cli_output_close(f, file, rc);
-    if (rc != CLI_OK)
-        (void)remove(file);
-    return rc;
+    return cli_download(c, path, f, file);
 }
 
 static void print_dist(const json_t *rep, const char *key, const char *label)

@@ -40,18 +40,6 @@ static const char keywords_usage[] =
     "A reply matching a keyword puts its sender on the rule's restriction list\n"
     "(default do_not_disturb; match default contains, any case, accents ignored).\n";
 
-/* Appends s to b percent-encoded for one path segment. */
-static int path_segment(dp_buf *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 *p == '-' || *p == '_' || *p == '.';
-        if (ok ? buf_printf(b, "%c", *p) : buf_printf(b, "%%%02X", *p))
-            return DP_ENOMEM;
-    }
-    return DP_OK;
-}
-
 /* Sets o.key to the option's value v when the option was given. */
 static void set_str(json_t *o, const char *key, const char *v)
 {
@@ -208,59 +196,17 @@ static int entries_table(struct cli_ctx *c, long long id, long long limit, int a
     return rc;
 }
 
-static void csv_out(FILE *f, const char *s, int last)
-{
-    if (!s)
-        s = "";
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                fputc('"', f);
-            fputc(*p, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputs(last ? "\r\n" : ",", f);
-}
-
-/* A page of entries as CSV rows on the FILE in arg. */
-static int export_page(const cli_reply *r, void *arg)
-{
-    FILE *f = arg;
-    size_t i;
-    json_t *en;
-
-    json_array_foreach(cli_out_path(r->json, "entries"), i, en)
-    {
-        char tmp[64];
-        const json_t *sid = cli_out_path(en, "sender_id");
-        csv_out(f, cli_out_str(en, "phone", ""), 0);
-        csv_out(f, json_is_integer(sid) ? cli_out_val(sid, tmp, sizeof tmp) : "", 0);
-        csv_out(f, cli_out_str(en, "reason", ""), 0);
-        csv_out(f, cli_out_str(en, "source", ""), 0);
-        csv_out(f, cli_out_str(en, "created_at", ""), 0);
-        csv_out(f, cli_out_str(en, "expires_at", ""), 1);
-    }
-    return CLI_OK;
-}
-
-/* Pages through the entries (the JSON API, so no reply size cap applies)
- * and writes the same columns as GET .../export.csv. */
+/* The server's own CSV export (GET .../export.csv), streamed to file. */
 static int export_csv(struct cli_ctx *c, long long id, const char *file)
 {
-    long long after = 0;
     char path[96];
-    FILE *f = cli_output_open(file, "w");
+    FILE *f = cli_output_open(file, "wb");
     if (!f) {
         fprintf(stderr, "error: cannot write %s: %s\n", file, strerror(errno));
         return CLI_EUSAGE;
     }
-    fputs("phone,sender_id,reason,source,created_at,expires_at\r\n", f);
-    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/entries?limit=%d", id, PAGE);
-    return cli_output_close(f, file, cli_pages(c, path, 1, export_page, f, &after));
+    (void)snprintf(path, sizeof path, "/restriction-lists/%lld/export.csv", id);
+    return cli_download(c, path, f, file);
 }
 
 static int import_csv(struct cli_ctx *c, long long id, const char *file)
@@ -347,7 +293,8 @@ int cli_cmd_restrict(struct cli_ctx *c, int argc, char **argv)
         if (!cli_json_done(c, &r, rc))
             print_entry(r.json);
     } else if (strcmp(sub, "remove") == 0 && npos == 3) {
-        if (path_segment(&path, pos[2]) || (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
+        if (cli_http_escape(&path, pos[2]) ||
+            (sender && buf_printf(&path, "?sender_id=%lld", sid))) {
             rc = cli_args_usage_error(restrict_usage, "PHONE is too long");
             goto out;
         }

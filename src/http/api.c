@@ -26,7 +26,7 @@ static int is(const struct api_ctx *c, int method, int nseg, const char *s0, con
 }
 
 /* Rolls back, then answers with the error. */
-static void fail(struct api_ctx *c, const dp_err *e)
+void api_fail(struct api_ctx *c, const dp_err *e)
 {
     c->st->v->rollback(c->st);
     http_reply_error(c->req, e, NULL);
@@ -36,7 +36,7 @@ static int commit_or_fail(struct api_ctx *c, dp_err *e)
 {
     int rc = c->st->v->commit(c->st, e);
     if (rc)
-        fail(c, e);
+        api_fail(c, e);
     return rc;
 }
 
@@ -71,7 +71,7 @@ static void tokens_create(struct api_ctx *c, json_t *body)
         return;
     int64_t id;
     if (engine_flush(c->eng, &e) || c->st->v->token_create(c->st, c->ws, n, hash, &id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))
@@ -108,7 +108,7 @@ static void workspaces_create(struct api_ctx *c, json_t *body)
     if (engine_flush(c->eng, &e) ||
         c->st->v->workspace_create(c->st, name, &ws, &e) ||
         c->st->v->token_create(c->st, ws, "admin", hash, &tid, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))
@@ -218,7 +218,7 @@ static void senders_create(struct api_ctx *c, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_create(c->st, &s, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -283,7 +283,7 @@ static void senders_patch(struct api_ctx *c, int64_t id, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_update(c->st, &s, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -313,7 +313,7 @@ static void senders_delete(struct api_ctx *c, int64_t id)
         goto out;
     }
     if (engine_flush(c->eng, &e) || c->st->v->sender_delete(c->st, c->ws, id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (commit_or_fail(c, &e))
@@ -393,9 +393,7 @@ static void senders_test(struct api_ctx *c, int64_t id, json_t *body)
 
 static int list_view_cb(void *ud, const struct st_list *l)
 {
-    json_t *j = json_pack("{s:I, s:s, s:I, s:o}", "id", (json_int_t)l->id, "name", l->name,
-                          "members", (json_int_t)l->members, "created_at",
-                          view_time(l->created_at));
+    json_t *j = view_list(l);
     if (json_is_array((json_t *)ud)) {
         json_array_append_new(ud, j);
     } else {
@@ -419,7 +417,7 @@ static void lists_create(struct api_ctx *c, json_t *body)
     if (http_list_name(c, json_string_value(name), nm))
         return;
     if (engine_flush(c->eng, &e) || c->st->v->list_create(c->st, c->ws, nm, &id, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (commit_or_fail(c, &e))
@@ -540,16 +538,9 @@ int api_require_campaign(struct api_ctx *c, int64_t id)
     return 0;
 }
 
-struct msg_page {
-    json_t *arr;
-    int64_t last;
-};
-
 static int msg_page_cb(void *ud, const struct st_message *m)
 {
-    struct msg_page *p = ud;
-    json_array_append_new(p->arr, view_message(m));
-    p->last = m->id;
+    json_array_append_new(ud, view_message(m));
     return 0;
 }
 
@@ -572,17 +563,17 @@ static void campaign_messages(struct api_ctx *c, int64_t id)
     if (api_require_campaign(c, id))
         return;
     /* one row more than asked tells whether another page exists */
-    struct msg_page p = {json_array(), 0};
-    if (c->st->v->message_list(c->st, id, status, after, limit + 1, msg_page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->message_list(c->st, id, status, after, limit + 1, msg_page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    int64_t last = http_page_next(p.arr, limit);
+    int64_t last = http_page_next(arr, limit);
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)last);
     json_t *next = last ? json_string(buf) : json_null();
-    http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", p.arr, "next_cursor", next));
+    http_reply_json(c->req, 200, json_pack("{s:o, s:o}", "messages", arr, "next_cursor", next));
 }
 
 static int event_cb(void *ud, const struct st_event *ev)
@@ -681,11 +672,7 @@ void api_dispatch(struct api_ctx *c)
         struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
         if (evbuffer_get_length(in) == 0 && strcmp(c->seg[0], "tokens") == 0) {
             body = json_object();
-        } else if (!(body = http_body_json(c->req))) {
-            return;
-        } else if (!json_is_object(body)) {
-            json_decref(body);
-            http_reply_code(c->req, DP_EINVAL, "the body must be a JSON object");
+        } else if (!(body = http_body_object(c->req))) {
             return;
         }
     }

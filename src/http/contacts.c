@@ -22,12 +22,6 @@
 #define BATCH_MAX 10000
 #define BATCH_INVALID_SHOWN 1000
 
-static void fail(struct api_ctx *c, const dp_err *e)
-{
-    c->st->v->rollback(c->st);
-    http_reply_error(c->req, e, NULL);
-}
-
 /* after= and limit= of a keyset page; replies 400 itself and returns -1. */
 static int page_args(struct api_ctx *c, const char *after_key, int64_t *after, int64_t *limit)
 {
@@ -51,12 +45,6 @@ static json_t *view_contact(const struct st_contact *ct)
                      view_time(ct->created_at), "updated_at", view_time(ct->updated_at));
 }
 
-static json_t *view_list(const struct st_list *l)
-{
-    return json_pack("{s:I, s:s, s:I, s:o}", "id", (json_int_t)l->id, "name", l->name, "members",
-                     (json_int_t)l->members, "created_at", view_time(l->created_at));
-}
-
 static int list_obj_cb(void *ud, const struct st_list *l)
 {
     json_t **out = ud;
@@ -71,29 +59,22 @@ static int list_arr_cb(void *ud, const struct st_list *l)
     return 0;
 }
 
-/* A page of contacts and the id to continue after. */
-struct page {
-    json_t *arr;
-    int64_t last;
-};
-
+/* A page of contacts: each row appended to the array ud. */
 static int page_cb(void *ud, const struct st_contact *ct)
 {
-    struct page *p = ud;
-    json_array_append_new(p->arr, view_contact(ct));
-    p->last = ct->id;
+    json_array_append_new(ud, view_contact(ct));
     return 0;
 }
 
-/* One row more than limit was asked for: its presence means another page. */
-static void reply_page(struct api_ctx *c, struct page *p, int64_t limit, json_t *extra)
+/* One row more than limit was asked for: its presence means another page.
+ * Takes arr and extra (NULL or the reply's other fields). */
+static void reply_page(struct api_ctx *c, json_t *arr, int64_t limit, json_t *extra)
 {
-    int64_t last = http_page_next(p->arr, limit);
+    int64_t last = http_page_next(arr, limit);
     json_t *next = last ? json_integer(last) : json_null();
     json_t *out = extra ? extra : json_object();
-    json_object_set_new(out, "contacts", p->arr);
+    json_object_set_new(out, "contacts", arr);
     json_object_set_new(out, "next_after", next);
-    p->arr = NULL;
     http_reply_json(c->req, 200, out);
 }
 
@@ -128,7 +109,7 @@ void api_lists_patch(struct api_ctx *c, int64_t id, json_t *body)
         return;
     if (engine_flush(c->eng, &e) || c->st->v->list_rename(c->st, c->ws, id, nm, &e) ||
         c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     if (get_list(c, id, &out) == 0)
@@ -142,7 +123,7 @@ void api_lists_delete(struct api_ctx *c, int64_t id)
     dp_err e = {0};
     if (engine_flush(c->eng, &e) || c->st->v->list_delete(c->st, c->ws, id, &e) ||
         c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         return;
     }
     log_info("list deleted", "list=%lld", (long long)id);
@@ -155,13 +136,13 @@ void api_list_members(struct api_ctx *c, int64_t id)
     int64_t after, limit;
     if (page_args(c, "after", &after, &limit))
         return;
-    struct page p = {json_array(), 0};
-    if (c->st->v->list_members_page(c->st, c->ws, id, after, limit + 1, page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->list_members_page(c->st, c->ws, id, after, limit + 1, page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    reply_page(c, &p, limit, json_pack("{s:I}", "list_id", (json_int_t)id));
+    reply_page(c, arr, limit, json_pack("{s:I}", "list_id", (json_int_t)id));
 }
 
 /* Reads entry i of an add request: {"phone","name","vars"} or a phone string. */
@@ -244,7 +225,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
         goto out;
     }
     if (engine_flush(c->eng, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &before))
@@ -275,7 +256,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
         int rc = c->st->v->contact_upsert(c->st, c->ws, phone, name, svars, &cid, &created, &e);
         json_decref(svars);
         if (rc || c->st->v->list_add(c->st, id, cid, &e)) {
-            fail(c, &e);
+            api_fail(c, &e);
             goto out;
         }
         if (created)
@@ -284,7 +265,7 @@ void api_list_add(struct api_ctx *c, int64_t id, json_t *body)
             updated++;
     }
     if (c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &after))
@@ -353,7 +334,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
         goto out;
     }
     if (engine_flush(c->eng, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (get_list(c, id, &lst))
@@ -376,7 +357,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
         if (rc == DP_OK)
             rc = c->st->v->list_remove(c->st, id, o.id, &rm, &e);
         if (rc && rc != DP_ENOTFOUND) {
-            fail(c, &e);
+            api_fail(c, &e);
             goto out;
         }
         if (rm)
@@ -385,7 +366,7 @@ void api_list_remove(struct api_ctx *c, int64_t id, const char *one)
             json_array_append_new(not_found, json_string(phone));
     }
     if (c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     if (one && json_array_size(invalid)) {
@@ -452,13 +433,13 @@ void api_contacts_search(struct api_ctx *c)
         text[--nt] = '\0';
     const char *dq = has_digits && only_phone_chars ? digits : NULL;
     const char *tq = *t ? t : NULL;
-    struct page p = {json_array(), 0};
-    if (c->st->v->contact_search(c->st, c->ws, dq, tq, after, limit + 1, page_cb, &p, &e)) {
-        json_decref(p.arr);
+    json_t *arr = json_array();
+    if (c->st->v->contact_search(c->st, c->ws, dq, tq, after, limit + 1, page_cb, arr, &e)) {
+        json_decref(arr);
         http_reply_error(c->req, &e, NULL);
         return;
     }
-    reply_page(c, &p, limit, NULL);
+    reply_page(c, arr, limit, NULL);
 }
 
 /* {phone-or-id}: a leading '+' or 10 digits and more is a phone (normalised
@@ -579,7 +560,7 @@ void api_contacts_delete(struct api_ctx *c, const char *key)
     if (engine_flush(c->eng, &e) ||
         c->st->v->contact_get(c->st, c->ws, id, phone[0] ? phone : NULL, one_contact_cb, &o, &e) ||
         c->st->v->contact_delete(c->st, c->ws, o.id, &e) || c->st->v->commit(c->st, &e)) {
-        fail(c, &e);
+        api_fail(c, &e);
         goto out;
     }
     http_reply_empty(c->req, 204);

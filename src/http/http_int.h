@@ -38,6 +38,8 @@ void http_reply_empty(struct evhttp_request *req, int status);
 
 /* Parses the request body as JSON. On failure replies 400/413 itself and returns NULL. */
 json_t *http_body_json(struct evhttp_request *req);
+/* The same for a body that must be a JSON object (400 when it is not). */
+json_t *http_body_object(struct evhttp_request *req);
 /* A positive integer path segment or query value; -1 when absent/invalid. */
 int64_t http_parse_id(const char *s);
 /* A contact list's name as typed (body or ?list=): surrounding spaces are
@@ -57,6 +59,9 @@ int http_query_limit(struct api_ctx *c, int64_t def, int64_t max, int64_t *limit
  * dropped and the id of the page's last row returned, to continue after;
  * 0 when this is the last page. */
 int64_t http_page_next(json_t *arr, int64_t limit);
+
+/* Rolls back the request's transaction and replies the error e. */
+void api_fail(struct api_ctx *c, const dp_err *e);
 
 /* The caller's campaign id into *row (cleared with st_campaign_clear);
  * replies the error itself (404 "campaign N not found") and returns -1. */
@@ -113,6 +118,8 @@ int import_read_csv(struct evbuffer *in, csvin_row_fn cb, void *ud, dp_err *e)
 json_t *view_campaign(const struct st_campaign *c);
 json_t *view_message(const struct st_message *m);
 json_t *view_sender(const struct st_sender *s);
+/* A contact list with its member count. */
+json_t *view_list(const struct st_list *l);
 json_t *view_time(int64_t ms);
 
 #endif

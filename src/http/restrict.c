@@ -46,22 +46,9 @@ static int64_t parse_nonneg(const char *s)
 
 static void fail(struct api_ctx *c, dp_err *e, int rc)
 {
-    c->st->v->rollback(c->st);
     if (e->code == DP_OK)
         e->code = rc;
-    http_reply_error(c->req, e, NULL);
-}
-
-/* Parses a JSON object body; replies itself and returns NULL when it is not one. */
-static json_t *body_object(struct api_ctx *c)
-{
-    json_t *b = http_body_json(c->req);
-    if (b && !json_is_object(b)) {
-        json_decref(b);
-        http_reply_code(c->req, DP_EINVAL, "the body must be a JSON object");
-        return NULL;
-    }
-    return b;
+    api_fail(c, e);
 }
 
 static int valid_list_name(const char *s, size_t n)
@@ -106,8 +93,7 @@ static int require_list(struct api_ctx *c, int64_t id, int64_t now, struct st_rl
         return -1;
     }
     if (rc) {
-        c->st->v->rollback(c->st);
-        http_reply_error(c->req, &e, NULL);
+        api_fail(c, &e);
         return -1;
     }
     return 0;
@@ -193,7 +179,7 @@ static void list_reply(struct api_ctx *c, int status, int64_t id)
 static void lists_create(struct api_ctx *c)
 {
     dp_err e = {0};
-    json_t *body = body_object(c);
+    json_t *body = http_body_object(c->req);
     const char *name;
     int64_t days, id = 0;
     int rc;
@@ -219,7 +205,7 @@ out:
 static void lists_patch(struct api_ctx *c, int64_t id)
 {
     dp_err e = {0};
-    json_t *body = body_object(c);
+    json_t *body = http_body_object(c->req);
     const char *name;
     int64_t days;
     int rc;
@@ -505,7 +491,7 @@ static void entries_add(struct api_ctx *c, int64_t id)
     dp_err e = {0};
     struct st_rlist l;
     int64_t now = timefmt_now_ms();
-    json_t *body = body_object(c);
+    json_t *body = http_body_object(c->req);
     if (!body)
         return;
     if (entry_keys(body, 1, &e)) {
@@ -887,7 +873,7 @@ static void kw_write(struct api_ctx *c, int64_t id, int creating)
     dp_err e = {0};
     struct kw_in in = {0};
     int rc;
-    json_t *body = body_object(c);
+    json_t *body = http_body_object(c->req);
     if (!body)
         return;
     if ((rc = engine_flush(c->eng, &e)) || (rc = kw_fields(c, body, creating, &in, &e)) ||

@@ -117,6 +117,17 @@ json_t *http_body_json(struct evhttp_request *req)
     return j;
 }
 
+json_t *http_body_object(struct evhttp_request *req)
+{
+    json_t *b = http_body_json(req);
+    if (b && !json_is_object(b)) {
+        json_decref(b);
+        http_reply_code(req, DP_EINVAL, "the body must be a JSON object");
+        return NULL;
+    }
+    return b;
+}
+
 int64_t http_parse_id(const char *s)
 {
     if (!s || !*s)

@@ -1,5 +1,5 @@
 /* The API's JSON shapes for stored rows, in one place so every route shows a
- * campaign, a message or a sender the same way (docs/api.md). */
+ * campaign, a message, a sender or a list the same way (docs/api.md). */
 #include <string.h>
 
 #include "http/http_int.h"
@@ -127,4 +127,10 @@ json_t *view_sender(const struct st_sender *s)
     json_object_set_new(j, "status", json_string(s->active ? "active" : "disabled"));
     json_object_set_new(j, "created_at", view_time(s->created_at));
     return j;
+}
+
+json_t *view_list(const struct st_list *l)
+{
+    return json_pack("{s:I, s:s, s:I, s:o}", "id", (json_int_t)l->id, "name", l->name, "members",
+                     (json_int_t)l->members, "created_at", view_time(l->created_at));
 }
