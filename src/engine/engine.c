@@ -1439,16 +1439,15 @@ struct kw_ctx {
     char keyword[KEYWORD_RULE_MAX + 1];
 };
 
-static int kw_cb(void *ud, const char *keyword, const char *match, int case_sensitive,
-                 const char *list)
+static int kw_cb(void *ud, const struct st_kwrule *r)
 {
     struct kw_ctx *k = ud;
     enum keyword_match how;
-    if (keyword_match_parse(match, &how, NULL) != DP_OK ||
-        !keyword_matches(keyword, how, case_sensitive, k->text))
+    if (keyword_match_parse(r->match, &how, NULL) != DP_OK ||
+        !keyword_matches(r->keyword, how, r->case_sensitive, k->text))
         return 0;
-    snprintf(k->list, sizeof k->list, "%s", list);
-    snprintf(k->keyword, sizeof k->keyword, "%s", keyword);
+    snprintf(k->list, sizeof k->list, "%s", r->list);
+    snprintf(k->keyword, sizeof k->keyword, "%s", r->keyword);
     return 1; /* the first rule that matches decides */
 }
 
@@ -1458,9 +1457,9 @@ static void apply_keyword_rules(engine *eng, int64_t ws, const char *from, const
 {
     struct kw_ctx k = {.text = text};
     dp_err e;
-    int rc = eng->st->v->keyword_rules(eng->st, ws, kw_cb, &k, &e);
+    int rc = eng->st->v->kwrule_list(eng->st, ws, 0, kw_cb, &k, &e);
     if (rc < 0)
-        fatal_store("keyword_rules", &e);
+        fatal_store("kwrule_list", &e);
     if (!k.list[0])
         return;
     char reason[KEYWORD_RULE_MAX + 32];

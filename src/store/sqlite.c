@@ -487,8 +487,6 @@ enum {
                     " WHERE sender_id = ?1 AND provider_id = ?2 ORDER BY status")                   \
     X(Q_EARLY_DROP, "DELETE FROM early_receipts WHERE sender_id = ?1 AND provider_id = ?2")        \
     X(Q_LIST_MEMBERS_ADD, "UPDATE lists SET members = members + ?2 WHERE id = ?1")                \
-    X(Q_KW_LIST, "SELECT keyword, match, case_sensitive, list FROM keyword_rules"                \
-                 " WHERE ws = ?1 ORDER BY id")                                                      \
     X(Q_KW_INSERT, "INSERT INTO keyword_rules (ws, keyword, match, case_sensitive, list,"          \
                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
     X(Q_EARLY_COUNT, "SELECT count(*) FROM early_receipts")                                        \
@@ -2128,20 +2126,6 @@ static int kw_seed(struct sq *sq, int64_t ws, dp_err *e)
     return op_end(sq, rc, e);
 }
 
-static int sq_keyword_rules(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e)
-{
-    struct sq *sq = sq_of(st);
-    sqlite3_stmt *s;
-    int rc;
-    if ((rc = kw_seed(sq, ws, e)) != DP_OK)
-        return rc;
-    rc = q_bind(sq, &s, Q_KW_LIST, "keyword_rules", e, QARGS(qi(ws)));
-    while (rc == DP_OK && q_next(sq, s, "keyword_rules", &rc, e))
-        rc = cb(ud, c_text(s, 0), c_text(s, 1), sqlite3_column_int(s, 2), c_text(s, 3));
-    q_done(s);
-    return rc;
-}
-
 /* ---- restriction lists and keyword rules, as operators manage them ---- */
 
 /* The built-in lists exist from the first look at a workspace's lists. */
@@ -2510,7 +2494,6 @@ static const struct store_vtab sqlite_vtab = {
     .in_transaction = sq_in_transaction,
     .bootstrap = sq_bootstrap,
     .restriction_add = sq_restriction_add,
-    .keyword_rules = sq_keyword_rules,
     .rlist_all = sq_rlist_all,
     .rlist_get = sq_rlist_get,
     .rlist_create = sq_rlist_create,

@@ -126,10 +126,6 @@ typedef int (*st_history_cb)(void *ud, const struct st_message *m, const char *c
 typedef int (*st_recipient_cb)(void *ud, const char *phone, int64_t at);
 typedef int (*st_receipt_cb)(void *ud, int status, int64_t at, const char *code,
                              const char *detail);
-/* A keyword rule: match is "exact", "contains", "starts_with" or "ends_with";
- * list names the restriction list a match puts the phone on. Borrowed. */
-typedef int (*st_keyword_cb)(void *ud, const char *keyword, const char *match,
-                             int case_sensitive, const char *list);
 
 /* A restriction list with how many entries apply now (not expired). */
 #define RLIST_NAME_MAX 64
@@ -307,10 +303,6 @@ struct store_vtab {
     int (*restriction_add)(store *st, int64_t ws, const char *list, const char *phone,
                            int64_t sender_id, const char *reason, const char *source, int64_t at,
                            dp_err *e);
-    /* The workspace's keyword rules, oldest first; a workspace with none
-     * gets the defaults (PARAR, SAIR, STOP, CANCELAR, DESCADASTRAR: contains,
-     * any case, to do_not_disturb) on first use. */
-    int (*keyword_rules)(store *st, int64_t ws, st_keyword_cb cb, void *ud, dp_err *e);
     /* Whether phone (or alt, its other form, may be NULL) is restricted for
      * sender_id at time now: the list's name goes to list ("" when free). */
     int (*restriction_check)(store *st, int64_t ws, const char *phone, const char *alt,
@@ -353,9 +345,13 @@ struct store_vtab {
     /* Deletes at most limit entries that expired at or before now (every
      * workspace); *n says how many, so a caller can come back while n == limit. */
     int (*restriction_purge)(store *st, int64_t now, int64_t limit, int64_t *n, dp_err *e);
-    /* Keyword rules with their ids, oldest first (id > 0: only that one).
-     * The defaults are made once per workspace: a workspace whose operator
-     * deleted every rule keeps none. */
+    /* Keyword rules with their ids, oldest first (id > 0: only that one);
+     * the engine matches every inbound reply against them. The defaults
+     * (PARAR, SAIR, STOP, CANCELAR, DESCADASTRAR: contains, any case, to
+     * do_not_disturb) are made once per workspace, on first use: a workspace
+     * whose operator deleted every rule keeps none. match is "exact",
+     * "contains", "starts_with" or "ends_with"; list names the restriction
+     * list a match puts the phone on. */
     int (*kwrule_list)(store *st, int64_t ws, int64_t id, st_kwrule_cb cb, void *ud, dp_err *e);
     int (*kwrule_add)(store *st, int64_t ws, const char *keyword, const char *match,
                       int case_sensitive, const char *list, int64_t *id, dp_err *e);

@@ -307,12 +307,9 @@ static int kws_cb(void *ud, const struct st_kwrule *k)
     return 0;
 }
 
-static int engine_kw_cb(void *ud, const char *keyword, const char *match, int cs, const char *list)
+static int count_kw_cb(void *ud, const struct st_kwrule *k)
 {
-    (void)keyword;
-    (void)match;
-    (void)cs;
-    (void)list;
+    (void)k;
     (*(int *)ud)++;
     return 0;
 }
@@ -352,17 +349,17 @@ static void test_keyword_rules_crud(void **state)
     memset(&k, 0, sizeof k);
     OK(st->v->kwrule_list(st, 1, 0, kws_cb, &k, E));
     assert_int_equal(k.n, 0);
-    OK(st->v->keyword_rules(st, 1, engine_kw_cb, &n, E));
+    OK(st->v->kwrule_list(st, 1, 0, count_kw_cb, &n, E));
     assert_int_equal(n, 0);
     OK(st->v->commit(st, E));
     st->v->close(st);
     fx->st = NULL;
     OK(store_sqlite_open(fx->tmp.path, &fx->st, E));
     st = fx->st;
-    OK(st->v->keyword_rules(st, 1, engine_kw_cb, &n, E));
+    OK(st->v->kwrule_list(st, 1, 0, count_kw_cb, &n, E));
     assert_int_equal(n, 0);
     /* workspace 2 never used them: it gets the defaults */
-    OK(st->v->keyword_rules(st, 2, engine_kw_cb, &n, E));
+    OK(st->v->kwrule_list(st, 2, 0, count_kw_cb, &n, E));
     assert_int_equal(n, 5);
     OK(st->v->commit(st, E));
 }
