@@ -829,8 +829,8 @@ static int kw_fields(struct api_ctx *c, const json_t *body, int creating, struct
             strcmp(key, "list"))
             return dp_err_set(e, DP_EINVAL, "%s is not a keyword rule field", key);
     }
-    *in = (struct kw_in){NULL, creating ? "contains" : NULL, creating ? KEYWORD_DEFAULT_LIST : NULL,
-                         creating ? 0 : -1};
+    *in = (struct kw_in){NULL, creating ? keyword_match_name(KEYWORD_DEFAULT_MATCH) : NULL,
+                         creating ? KEYWORD_DEFAULT_LIST : NULL, creating ? 0 : -1};
     if (k || creating) {
         if (!json_is_string(k))
             return dp_err_set(e, DP_EINVAL, "keyword is required: a string");
