@@ -414,9 +414,76 @@ def wait_until(pred, timeout, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+# ---------------------------------------------------------------- fake servers
+
+class QuietServer(ThreadingHTTPServer):
+    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class FakeServer:
+    """An HTTP server on 127.0.0.1 (a free port) that plays a gateway. Every GET
+    and POST goes to the subclass's handle(h, method), h being the request's
+    BaseHTTPRequestHandler; the subclass records and checks what it needs.
+    close() stops it."""
+
+    def __init__(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                fake.handle(self, "GET")
+
+            def do_POST(self):
+                fake.handle(self, "POST")
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base_url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+
+    def handle(self, h, method):
+        raise NotImplementedError
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def read_body(h):
+    """The request's body by its Content-Length (b"" without one)."""
+    n = int(h.headers.get("Content-Length") or 0)
+    return h.rfile.read(n) if n else b""
+
+
+def send_json(h, status, obj, content_type="application/json"):
+    """Answers with obj as JSON; a connection disparo already gave up on (a
+    timeout, a SIGKILL) is ignored."""
+    data = json.dumps(obj).encode()
+    try:
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+    except OSError:
+        pass
+
+
 # -------------------------------------------------------------------- receiver
 
-class Receiver:
+class Receiver(FakeServer):
     """A webhook gateway on 127.0.0.1 that records every POST.
 
     Knobs (change any time): fail_phones {phone: status}, fail_phone_times
@@ -435,29 +502,16 @@ class Receiver:
         self.delay_ms = 0
         self.on_request = None
         self.n = 0
-        recv = self
+        super().__init__()
+        self.url = self.base_url + "/hook"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                recv._handle(self)
-
-            def do_GET(self):
-                self.send_response(405)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = "http://127.0.0.1:%d/hook" % self.port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+    def handle(self, h, method):
+        if method == "POST":
+            self._handle(h)
+            return
+        h.send_response(405)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
 
     def _read_body(self, h):
         if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
@@ -470,8 +524,7 @@ class Receiver:
                     return out
                 out += h.rfile.read(size)
                 h.rfile.readline()
-        n = int(h.headers.get("Content-Length") or 0)
-        return h.rfile.read(n) if n else b""
+        return read_body(h)
 
     def _handle(self, h):
         t = time.time()
@@ -509,17 +562,9 @@ class Receiver:
         if delay:
             time.sleep(delay / 1000.0)
         if status == 200:
-            payload = json.dumps({"id": rec["id"]}).encode()
+            send_json(h, status, {"id": rec["id"]})
         else:
-            payload = json.dumps({"error": "status %d" % status}).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(payload)))
-            h.end_headers()
-            h.wfile.write(payload)
-        except OSError:
-            pass  # the server may be dead (SIGKILL tests)
+            send_json(h, status, {"error": "status %d" % status})
         rec["answered"] = time.time()
 
     # -- queries
@@ -549,10 +594,6 @@ class Receiver:
         with self.lock:
             self.records = []
             self.n = 0
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 # ------------------------------------------------------------------- test base

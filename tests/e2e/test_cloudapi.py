@@ -9,9 +9,8 @@ import json
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 APP_SECRET = "s3cr3t-app"
 VERIFY = "verify-me"
@@ -19,7 +18,7 @@ PNID = "1234567890"
 TOKEN = "EAAG-test-token"
 
 
-class FakeGraph:
+class FakeGraph(FakeServer):
     """Answers POST /v23.0/{PNID}/messages like Meta: wamid per message;
     errors by phone (errors = {phone: (http_status, graph_code)}); an
     optional delay before answering; GET /v23.0/{PNID} for health."""
@@ -32,60 +31,35 @@ class FakeGraph:
         self.status_word = "CONNECTED"
         self.quality = "GREEN"
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def reply(self, status, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if not self.path.startswith("/v23.0/%s?" % PNID):
-                    return self.reply(404, {"error": {"code": 100, "message": "bad path"}})
-                self.reply(200, {"quality_rating": fake.quality, "status": fake.status_word, "id": PNID})
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(n) or b"{}")
-                if self.path != "/v23.0/%s/messages" % PNID:
-                    return self.reply(404, {"error": {"code": 100, "message": "bad path " + self.path}})
-                if self.headers.get("Authorization") != "Bearer " + TOKEN:
-                    return self.reply(401, {"error": {"code": 190, "message": "bad token"}})
-                if body.get("messaging_product") != "whatsapp" or "to" not in body or "type" not in body:
-                    return self.reply(400, {"error": {"code": 100, "message": "invalid parameter"}})
-                to = body["to"]
-                with fake.lock:
-                    fake.n += 1
-                    wamid = "wamid.%s.%d" % (to, fake.n)
-                    fake.sent.append((to, body))
-                    delay = fake.delay
-                    err = fake.errors.get(to)
-                if delay:
-                    time.sleep(delay)
-                if err:
-                    return self.reply(err[0], {"error": {"code": err[1], "message": "error %d" % err[1],
-                                                         "type": "OAuthException", "fbtrace_id": "x"}})
-                self.reply(200, {"messaging_product": "whatsapp",
-                                 "contacts": [{"input": to, "wa_id": to}],
-                                 "messages": [{"id": wamid}]})
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(self, h, method):
+        if method == "GET":
+            if not h.path.startswith("/v23.0/%s?" % PNID):
+                return send_json(h, 404, {"error": {"code": 100, "message": "bad path"}})
+            return send_json(h, 200, {"quality_rating": self.quality, "status": self.status_word, "id": PNID})
+        body = json.loads(read_body(h) or b"{}")
+        if h.path != "/v23.0/%s/messages" % PNID:
+            return send_json(h, 404, {"error": {"code": 100, "message": "bad path " + h.path}})
+        if h.headers.get("Authorization") != "Bearer " + TOKEN:
+            return send_json(h, 401, {"error": {"code": 190, "message": "bad token"}})
+        if body.get("messaging_product") != "whatsapp" or "to" not in body or "type" not in body:
+            return send_json(h, 400, {"error": {"code": 100, "message": "invalid parameter"}})
+        to = body["to"]
+        with self.lock:
+            self.n += 1
+            wamid = "wamid.%s.%d" % (to, self.n)
+            self.sent.append((to, body))
+            delay = self.delay
+            err = self.errors.get(to)
+        if delay:
+            time.sleep(delay)
+        if err:
+            return send_json(h, err[0], {"error": {"code": err[1], "message": "error %d" % err[1],
+                                                   "type": "OAuthException", "fbtrace_id": "x"}})
+        send_json(h, 200, {"messaging_product": "whatsapp",
+                           "contacts": [{"input": to, "wa_id": to}],
+                           "messages": [{"id": wamid}]})
 
 
 def statuses_payload(items):
@@ -125,7 +99,7 @@ class TestCloudAPI(E2ETest):
         self.addCleanup(self.graph.close)
         body = {"name": "meta", "provider": "cloudapi",
                 "config": {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": APP_SECRET,
-                           "verify_token": VERIFY, "base_url": "http://127.0.0.1:%d" % self.graph.port}}
+                           "verify_token": VERIFY, "base_url": self.graph.base_url}}
         self.sender = self.ok(self.api.post("/senders", body), 201)
         self.hook = "/webhooks/%d" % self.sender["id"]
 
@@ -162,7 +136,7 @@ class TestCloudAPI(E2ETest):
         self.graph.status_word = "FLAGGED"
         body = {"name": "flagged", "provider": "cloudapi",
                 "config": {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": APP_SECRET,
-                           "base_url": "http://127.0.0.1:%d" % self.graph.port}}
+                           "base_url": self.graph.base_url}}
         s = self.ok(self.api.post("/senders", body), 201)
 
         def health():

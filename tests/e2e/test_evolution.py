@@ -9,14 +9,12 @@ messages.upsert replies and button responses) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 APIKEY = "evo-e2e-apikey-1"
 INSTANCE = "Loja Recife"          # a space: it must arrive percent-encoded in the path
@@ -33,15 +31,7 @@ def err_body(status, error, message):
     return {"status": status, "error": error, "response": {"message": message}}
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeEvolution:
+class FakeEvolution(FakeServer):
     """One Evolution API server with one instance. `apikey` is the key it
     accepts (change it to revoke); `no_whatsapp` phones answer 400 exists:false;
     `state` is what connectionState says; sends fail with "Connection Closed"
@@ -55,34 +45,10 @@ class FakeEvolution:
         self.no_whatsapp = set()
         self.state = "open"
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def _handle(self, h, method):
-        n = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(n) if n else b""
+    def handle(self, h, method):
+        raw = read_body(h)
         rec = {"t": time.monotonic(), "method": method, "path": h.path, "raw": raw, "body": None,
                "route": None, "instance": None, "status": None, "key_id": None,
                "headers": {k.lower(): v for k, v in h.headers.items()}}
@@ -90,15 +56,7 @@ class FakeEvolution:
         rec["status"] = status
         with self.lock:
             self.requests.append(rec)
-        data = json.dumps(obj).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            pass
+        send_json(h, status, obj, "application/json; charset=utf-8")
 
     def _problem(self, rec, what):
         self.problems.append("%s %s: %s (body %r)" % (rec["method"], rec["path"], what, rec["raw"][:300]))

@@ -11,13 +11,11 @@ gateway on 127.0.0.1 that records when each request arrives.
 
 import json
 import re
-import sys
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 PNID = "1098765432"
 TOKEN = "EAAG-limits-token"
@@ -30,15 +28,7 @@ PAIR_GAP = 6.0
 JITTER = 0.05
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeGateway:
+class FakeGateway(FakeServer):
     """Plays Meta's Graph API (POST /v23.0/{PNID}/messages, GET /v23.0/{PNID})
     and an Evolution API instance (POST /message/sendText/{instance}, GET
     /instance/connectionState/{instance}). `hang_first` {phone: seconds}: the
@@ -50,55 +40,25 @@ class FakeGateway:
         self.problems = []
         self.hang_first = {}
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def reply(self, status, obj):
-                data = json.dumps(obj).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass        # disparo gave up waiting (the timeout test)
-
-            def do_GET(self):
-                if self.path.startswith("/v23.0/%s?" % PNID) or self.path == "/v23.0/%s" % PNID:
-                    return self.reply(200, {"quality_rating": "GREEN", "status": "CONNECTED", "id": PNID})
-                if self.path == "/instance/connectionState/" + INSTANCE:
-                    return self.reply(200, {"instance": {"instanceName": INSTANCE, "state": "open"}})
-                self.reply(404, {"error": "no route " + self.path})
-
-            def do_POST(self):
-                t = time.monotonic()
-                n = int(self.headers.get("Content-Length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(n) or b"null")
-                except ValueError:
-                    body = None
-                if self.path == "/v23.0/%s/messages" % PNID:
-                    return fake._graph(self, t, body)
-                if self.path == "/message/sendText/" + INSTANCE:
-                    return fake._evolution(self, t, body)
-                self.reply(404, {"error": "no route " + self.path})
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(self, h, method):
+        if method == "GET":
+            if h.path.startswith("/v23.0/%s?" % PNID) or h.path == "/v23.0/%s" % PNID:
+                return send_json(h, 200, {"quality_rating": "GREEN", "status": "CONNECTED", "id": PNID})
+            if h.path == "/instance/connectionState/" + INSTANCE:
+                return send_json(h, 200, {"instance": {"instanceName": INSTANCE, "state": "open"}})
+            return send_json(h, 404, {"error": "no route " + h.path})
+        t = time.monotonic()
+        try:
+            body = json.loads(read_body(h) or b"null")
+        except ValueError:
+            body = None
+        if h.path == "/v23.0/%s/messages" % PNID:
+            return self._graph(h, t, body)
+        if h.path == "/message/sendText/" + INSTANCE:
+            return self._evolution(h, t, body)
+        send_json(h, 404, {"error": "no route " + h.path})
 
     def _record(self, t, to, via):
         with self.lock:
@@ -112,33 +72,35 @@ class FakeGateway:
     def _graph(self, h, t, body):
         if h.headers.get("Authorization") != "Bearer " + TOKEN:
             self.problems.append("graph: Authorization %r" % h.headers.get("Authorization"))
-            return h.reply(401, {"error": {"code": 190, "message": "Invalid OAuth access token"}})
+            return send_json(h, 401, {"error": {"code": 190, "message": "Invalid OAuth access token"}})
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp" or \
                 body.get("type") != "text" or not isinstance(body.get("text"), dict) or \
                 not re.match(r"^\d{10,15}$", str(body.get("to"))):
             self.problems.append("graph: body %r" % (body,))
-            return h.reply(400, {"error": {"code": 100, "message": "Invalid parameter"}})
+            return send_json(h, 400, {"error": {"code": 100, "message": "Invalid parameter"}})
         rec, hang = self._record(t, body["to"], "graph")
         if hang:
             time.sleep(hang)
         wamid = "wamid.HBgN%s%04d" % (body["to"], rec["n"])
         rec["id"] = wamid
-        h.reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                      "messages": [{"id": wamid}]})
+        send_json(h, 200, {"messaging_product": "whatsapp",
+                           "contacts": [{"input": body["to"], "wa_id": body["to"]}], "messages": [{"id": wamid}]})
 
     def _evolution(self, h, t, body):
         if h.headers.get("apikey") != APIKEY:
             self.problems.append("evolution: apikey %r" % h.headers.get("apikey"))
-            return h.reply(401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}})
+            return send_json(h, 401, {"status": 401, "error": "Unauthorized",
+                                      "response": {"message": "Unauthorized"}})
         if not isinstance(body, dict) or not isinstance(body.get("text"), str) or \
                 not re.match(r"^\d{10,15}$", str(body.get("number"))):
             self.problems.append("evolution: body %r" % (body,))
-            return h.reply(400, {"status": 400, "error": "Bad Request", "response": {"message": ["bad body"]}})
+            return send_json(h, 400, {"status": 400, "error": "Bad Request",
+                                      "response": {"message": ["bad body"]}})
         rec, _ = self._record(t, body["number"], "evolution")
         rec["id"] = "BAE5%08X" % rec["n"]
-        h.reply(201, {"key": {"remoteJid": body["number"] + "@s.whatsapp.net", "fromMe": True, "id": rec["id"]},
-                      "status": "PENDING", "message": {"conversation": body["text"]},
-                      "messageTimestamp": int(time.time())})
+        send_json(h, 201, {"key": {"remoteJid": body["number"] + "@s.whatsapp.net", "fromMe": True, "id": rec["id"]},
+                           "status": "PENDING", "message": {"conversation": body["text"]},
+                           "messageTimestamp": int(time.time())})
 
     def snapshot(self):
         with self.lock:

@@ -8,13 +8,11 @@ receipts, messages from contacts) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 TOKEN = "uaz-e2e-instance-token"
 OWNER = "5511000000000"
@@ -32,15 +30,7 @@ MENU_KEYS = COMMON_KEYS | {"type", "text", "choices", "footerText", "listButton"
 MEDIA_TYPES = {"image", "video", "document", "audio", "myaudio", "ptt", "sticker"}
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeUazapi:
+class FakeUazapi(FakeServer):
     """One uazapiGO instance. `connected` False makes every /send/ answer 401
     {"error": "No session"} and /instance/status say disconnected.
     `hang_first` {phone: (seconds, sent)}: the first send to that phone is
@@ -55,39 +45,15 @@ class FakeUazapi:
         self.hang_first = {}
         self.stored = []        # Message objects the instance sent (for /message/find)
         self.n = 0
-        fake = self
-
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__()
 
     # -- the gateway
     def _problem(self, rec, what):
         self.problems.append("%s %s: %s (body %r)" % (rec["method"], rec["path"], what, rec["body"]))
 
-    def _handle(self, h, method):
+    def handle(self, h, method):
         t = time.monotonic()
-        n = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(n) if n else b""
+        raw = read_body(h)
         rec = {"t": t, "method": method, "path": h.path, "raw": raw, "body": None,
                "headers": {k.lower(): v for k, v in h.headers.items()}, "status": None, "messageid": None}
         status, obj = self._route(rec)
@@ -99,15 +65,7 @@ class FakeUazapi:
             self.requests.append(rec)
         if first and rec["body"].get("number") in self.hang_first:
             time.sleep(self.hang_first[rec["body"]["number"]][0])
-        data = json.dumps(obj).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            pass
+        send_json(h, status, obj)
 
     def _route(self, rec):
         path, method = rec["path"], rec["method"]
