@@ -129,37 +129,35 @@ def parse_ts(s):
 
 # ----------------------------------------------------------------- /proc
 
-def proc_cpu_seconds(pid):
-    """utime + stime of a process, in seconds (from /proc/PID/stat)."""
+def proc_cpu_split(pid):
+    """(utime, stime) of a process, in seconds (from /proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime is field 14, stime field 15
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_cpu_split(pid):
-    """(utime, stime) of a process, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
-def proc_rss_kb(pid):
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    return sum(proc_cpu_split(pid))
+
+
+def _proc_status_kb(pid, key):
+    """A kB line of /proc/PID/status ("VmRSS:", "VmHWM:"); 0 if it has none."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1])
     return 0
+
+
+def proc_rss_kb(pid):
+    return _proc_status_kb(pid, "VmRSS:")
 
 
 def proc_hwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return _proc_status_kb(pid, "VmHWM:")
 
 
 def machine():
