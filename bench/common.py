@@ -10,6 +10,7 @@ Every benchmark script prints exactly one machine-readable line per result:
 and exits 0 when it could run (a missed target is still exit 0), non-zero when
 it could not."""
 
+import contextlib
 import ctypes
 import http.client
 import json
@@ -479,3 +480,23 @@ def import_csv(api, path, list_name, timeout=600.0, content_type="text/csv"):
     if st != 200:
         raise ApiError("import -> %s %r" % (st, body[:500]))
     return dt, json.loads(body)
+
+
+@contextlib.contextmanager
+def server_with_list(name, n, list_name):
+    """A fresh Server (see Server) whose list `list_name` holds the n contacts of
+    gen_csv, imported through the API. The CSV is deleted as soon as it is
+    imported. Yields (srv, api client, import seconds, import reply)."""
+    fd, path = tempfile.mkstemp(prefix="disparo-bench-", suffix=".csv")
+    os.close(fd)
+    try:
+        gen_csv(path, n)
+        with Server(name) as srv:
+            api = srv.client(timeout=300)
+            dt, rep = import_csv(api, path, list_name, timeout=300)
+            os.unlink(path)
+            path = None
+            yield srv, api, dt, rep
+    finally:
+        if path:
+            os.unlink(path)
