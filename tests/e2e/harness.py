@@ -95,6 +95,17 @@ def port_free(port):
         s.close()
 
 
+# ----------------------------------------------------------------------- files
+
+def read_text(path):
+    """A log file's text ("" if it is not there yet)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 # ---------------------------------------------------------------------- client
 
 class Client:
@@ -342,21 +353,13 @@ class Server:
 
     # -- logs
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def log_tail(self, n=40):
         return "\n".join(self.log_text().splitlines()[-n:])
 
     def stdout_text(self):
-        try:
-            with open(self.out_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.out_path)
 
     def check_sanitizers(self):
         text = self.log_text()

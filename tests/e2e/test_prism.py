@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import REPO, E2ETest, contacts, free_port, wait_until
+from harness import REPO, E2ETest, contacts, free_port, read_text, wait_until
 
 SPEC_NAME = "whatsapp-cloud-api-v23.0.openapi.yaml"
 SPEC_DIRS = (os.path.join(os.path.dirname(REPO), "shared", "reference"), "/work/shared/reference")
@@ -110,11 +110,7 @@ class Prism:
         self.proc = None
 
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def log_tail(self, n=30):
         return "\n".join(self.log_text().splitlines()[-n:])
