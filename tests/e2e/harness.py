@@ -751,6 +751,20 @@ class E2ETest(unittest.TestCase):
                 return out
             self.assertLess(pages, 10000, "next_cursor never ends")
 
+    def messages_by_phone(self, cid):
+        """phone -> message of a campaign whose phones are distinct."""
+        return {m["phone"]: m for m in self.messages(cid)}
+
+    def sender_health(self, sid):
+        return self.ok(self.api.get("/senders/%d" % sid))["health"]
+
+    def wait_health_checked(self, sid, timeout=10):
+        """The sender's health once a check has run and left it in rotation."""
+        def checked():
+            h = self.sender_health(sid)
+            return h["checked_at"] and h["in_rotation"] and h
+        return wait_until(checked, timeout, "the first health check")
+
     def events(self, cid, limit=None):
         q = "" if limit is None else "?limit=%d" % limit
         return self.ok(self.api.get("/campaigns/%d/events%s" % (cid, q)))["events"]

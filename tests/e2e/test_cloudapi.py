@@ -113,9 +113,6 @@ class TestCloudAPI(E2ETest):
         st, _, body = self.api.raw("POST", self.hook, raw, headers, token=None)
         return st, body
 
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.ok(self.api.get("/campaigns/%d/messages" % cid))["messages"]}
-
     def test_sender_shape(self):
         s = self.sender
         self.assertEqual(s["rate_per_second"], 80, "Meta's default throughput")
@@ -164,7 +161,7 @@ class TestCloudAPI(E2ETest):
         c = self.campaign([self.sender["id"]], people, start=True)
         cid = c["id"]
         self.wait_status(cid, "completed", 20)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual(len(self.graph.sent), 3)
         for to, body in self.graph.sent:
             self.assertEqual(body["type"], "text")
@@ -180,7 +177,7 @@ class TestCloudAPI(E2ETest):
         for kw in ({"signature": "sha256=" + "0" * 64}, {"signature": ""}, {"secret": "other"}):
             st, body = self.post_hook(batch, **kw)
             self.assertEqual(st, 401, (kw, body))
-        self.assertEqual(self.by_phone(cid)[a["phone"]]["status"], "sent")
+        self.assertEqual(self.messages_by_phone(cid)[a["phone"]]["status"], "sent")
 
         # a batch: delivered, read, failed with errors[]
         batch = statuses_payload([
@@ -191,7 +188,7 @@ class TestCloudAPI(E2ETest):
         ])
         st, body = self.post_hook(batch)
         self.assertEqual(st, 200, body)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual(msgs[a["phone"]]["status"], "delivered")
         self.assertEqual(msgs[b["phone"]]["status"], "read")
         self.assertIsNotNone(msgs[b["phone"]]["delivered_at"], "read implies delivered")
@@ -203,34 +200,34 @@ class TestCloudAPI(E2ETest):
         late = statuses_payload([(b["provider_message_id"], "delivered", b["phone"], None)])
         self.assertEqual(self.post_hook(late)[0], 200)
         self.assertEqual(self.get_campaign(cid)["counts"], before)
-        self.assertEqual(self.by_phone(cid)[b["phone"]]["status"], "read")
+        self.assertEqual(self.messages_by_phone(cid)[b["phone"]]["status"], "read")
         c = self.assert_counts_exact(cid)
         self.assertEqual((c["counts"]["delivered"], c["counts"]["read"], c["counts"]["failed"]), (1, 1, 1))
 
         # an inbound reply quoting a's message
         st, _ = self.post_hook(inbound_payload(a["phone"], "Quero saber mais", a["provider_message_id"]))
         self.assertEqual(st, 200)
-        m = self.by_phone(cid)[a["phone"]]
+        m = self.messages_by_phone(cid)[a["phone"]]
         self.assertEqual(m["reply"]["text"], "Quero saber mais")
         self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
         # a second reply from the same contact is recorded but counted once
         self.post_hook(inbound_payload(a["phone"], "Oi?"))
         self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
-        self.assertEqual(self.by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
+        self.assertEqual(self.messages_by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
 
     def test_no_whatsapp_receipt_restricts_the_phone(self):
         people = contacts(1)
         c = self.campaign([self.sender["id"]], people, start=True)
         self.wait_status(c["id"], "completed", 10)
-        m = self.by_phone(c["id"])[people[0]["phone"]]
+        m = self.messages_by_phone(c["id"])[people[0]["phone"]]
         # Meta accepted the send, then reports in a webhook that the number has no WhatsApp
         st, _ = self.post_hook(statuses_payload([(m["provider_message_id"], "failed", m["phone"],
                                                   [{"code": 131026, "title": "Message undeliverable"}])]))
         self.assertEqual(st, 200)
-        self.assertEqual(self.by_phone(c["id"])[m["phone"]]["status"], "failed")
+        self.assertEqual(self.messages_by_phone(c["id"])[m["phone"]]["status"], "failed")
         later = self.campaign([self.sender["id"]], people, start=True)
         later = self.wait_status(later["id"], "completed", 10)
-        lm = self.by_phone(later["id"])[m["phone"]]
+        lm = self.messages_by_phone(later["id"])[m["phone"]]
         self.assertEqual((lm["status"], lm["error"]["code"]), ("skipped", "restricted"), lm)
         self.assertEqual(len(self.graph.sent), 1, "the restricted phone got no second send")
 
@@ -244,7 +241,7 @@ class TestCloudAPI(E2ETest):
         st, _ = self.post_hook(statuses_payload([(wamid, "delivered", people[0]["phone"], None)]))
         self.assertEqual(st, 200)
         c = self.wait_status(c["id"], "completed", 10)
-        wait_until(lambda: self.by_phone(c["id"])[people[0]["phone"]]["status"] == "delivered", 5,
+        wait_until(lambda: self.messages_by_phone(c["id"])[people[0]["phone"]]["status"] == "delivered", 5,
                    "the parked receipt applied once the send's answer came")
         self.assert_counts_exact(c["id"])
 
@@ -255,7 +252,7 @@ class TestCloudAPI(E2ETest):
         self.graph.errors = {no_wa: (400, 131026), bad_number: (400, 131021)}
         c = self.campaign([self.sender["id"]], people, start=True)
         c = self.wait_status(c["id"], "completed", 20)
-        msgs = self.by_phone(c["id"])
+        msgs = self.messages_by_phone(c["id"])
         self.assertEqual(msgs[no_wa]["status"], "failed")
         self.assertEqual(msgs[bad_number]["status"], "failed")
         self.assertEqual(c["counts"]["sent"], 2, c["counts"])
@@ -269,7 +266,7 @@ class TestCloudAPI(E2ETest):
         later = self.campaign([self.sender["id"]], [{"phone": no_wa}, {"phone": old_form},
                                                     {"phone": bad_number}], text="Oi", start=True)
         later = self.wait_status(later["id"], "completed", 20)
-        lm = self.by_phone(later["id"])
+        lm = self.messages_by_phone(later["id"])
         for p in (no_wa, old_form):
             self.assertEqual(lm[p]["status"], "skipped", lm[p])
             self.assertEqual(lm[p]["error"]["code"], "restricted", lm[p])

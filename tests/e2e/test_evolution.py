@@ -217,16 +217,6 @@ class TestEvolution(E2ETest):
         st, _, body = self.api.raw("POST", path or self.hook, json.dumps(payload).encode(), hdrs, token=None)
         return st, body
 
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.messages(cid)}
-
-    def health(self):
-        return self.ok(self.api.get("/senders/%d" % self.sid))["health"]
-
-    def wait_healthy_checked(self):
-        return wait_until(lambda: (lambda h: h["checked_at"] and h["in_rotation"] and h)(self.health()),
-                          10, "the first health check")
-
     def button_campaign(self, people, buttons=(("sim", "Sim"), ("nao", "Não"))):
         return self.ok(self.api.post("/campaigns", {
             "name": "btn-%d" % time.time_ns(), "sender_ids": [self.sid], "contacts": people,
@@ -240,7 +230,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(s["rate_per_second"], 0)
         self.assertEqual((s["config"]["apikey"], s["config"]["webhook_secret"]), ("********", "********"))
         self.assertEqual(s["config"]["instance"], INSTANCE)
-        h = self.wait_healthy_checked()
+        h = self.wait_health_checked(self.sid)
         self.assertEqual(h["state"], "open")
         st = [r for r in self.fake.snapshot() if r["route"] == "connectionState"]
         self.assertTrue(st and st[0]["method"] == "GET" and st[0]["path"].endswith("/Loja%20Recife"), st)
@@ -261,7 +251,7 @@ class TestEvolution(E2ETest):
         sends = self.fake.by_number()
         for c, people, route in ((c_text, text_people, "sendText"), (c_doc, doc_people, "sendMedia"),
                                  (c_btn, btn_people, "sendButtons")):
-            msgs = self.by_phone(c["id"])
+            msgs = self.messages_by_phone(c["id"])
             for p in people:
                 recs = sends.get(p["phone"], [])
                 self.assertEqual(len(recs), 1, recs)
@@ -287,7 +277,7 @@ class TestEvolution(E2ETest):
         people = contacts(3)
         cid = self.campaign([self.sid], people, start=True)["id"]
         self.wait_status(cid, "completed", 20)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         a, b, d = (msgs[p["phone"]] for p in people)
         before = self.get_campaign(cid)["counts"]
         ev = update_event(a["provider_message_id"], a["phone"], "DELIVERY_ACK")
@@ -308,7 +298,7 @@ class TestEvolution(E2ETest):
                                  (b["provider_message_id"], b["phone"], "READ")):
             st, body = self.post_hook(update_event(key, phone, word))
             self.assertEqual(st, 200, body)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual([msgs[p["phone"]]["status"] for p in people], ["delivered", "read", "sent"])
         self.assertIsNotNone(msgs[b["phone"]]["delivered_at"])
         self.assertIsNotNone(msgs[b["phone"]]["read_at"])
@@ -333,8 +323,8 @@ class TestEvolution(E2ETest):
         cb = self.button_campaign(btn_people)
         self.wait_status(c["id"], "completed", 20)
         self.wait_status(cb["id"], "completed", 20)
-        a, b = (self.by_phone(c["id"])[p["phone"]] for p in people)
-        d, e = (self.by_phone(cb["id"])[p["phone"]] for p in btn_people)
+        a, b = (self.messages_by_phone(c["id"])[p["phone"]] for p in people)
+        d, e = (self.messages_by_phone(cb["id"])[p["phone"]] for p in btn_people)
 
         # our own send echoed back is not a reply
         st, _ = self.post_hook(upsert_event(a["phone"], {"conversation": "Oi C1!"}, "conversation", from_me=True))
@@ -351,7 +341,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(st, 200, body)
         cc = self.get_campaign(c["id"])["counts"]
         self.assertEqual((cc["replied"], cc["clicked"]), (2, 0), cc)
-        msgs = self.by_phone(c["id"])
+        msgs = self.messages_by_phone(c["id"])
         self.assertEqual((msgs[a["phone"]]["reply"]["text"], msgs[a["phone"]]["reply"]["button_id"]),
                          ("Quero saber mais", None))
         self.assertEqual(msgs[b["phone"]]["reply"]["text"], "Quanto custa?")
@@ -373,7 +363,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(st, 200, body)
         cc = self.get_campaign(cb["id"])["counts"]
         self.assertEqual((cc["replied"], cc["clicked"]), (2, 2), cc)
-        msgs = self.by_phone(cb["id"])
+        msgs = self.messages_by_phone(cb["id"])
         self.assertEqual((msgs[d["phone"]]["reply"]["text"], msgs[d["phone"]]["reply"]["button_id"]), ("Sim", "sim"))
         self.assertEqual((msgs[e["phone"]]["reply"]["text"], msgs[e["phone"]]["reply"]["button_id"]), ("Não", "nao"))
         self.assertIsNotNone(msgs[d["phone"]]["clicked_at"])
@@ -393,7 +383,7 @@ class TestEvolution(E2ETest):
         cid = self.campaign([self.sid], people, start=True)["id"]
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual((c["counts"]["sent"], c["counts"]["failed"]), (3, 1), c["counts"])
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         m = msgs[no_wa]
         self.assertEqual(m["status"], "failed")
         self.assertEqual(m["attempts"], 1, "a number without WhatsApp is not retried")
@@ -404,7 +394,7 @@ class TestEvolution(E2ETest):
         for p in people:
             if p["phone"] != no_wa:
                 self.assertEqual(msgs[p["phone"]]["status"], "sent")
-        h = self.health()
+        h = self.sender_health(self.sid)
         self.assertTrue(h["in_rotation"], h)
         self.assertIsNone(h["held_reason"])
         self.assertNotIn("sender_held", [e["type"] for e in self.events(cid)])
@@ -413,12 +403,12 @@ class TestEvolution(E2ETest):
 
     def test_closed_session_seen_by_the_health_check(self):
         # the periodic status check, not a failed send, finds the session closed
-        self.wait_healthy_checked()
+        self.wait_health_checked(self.sid)
         people = contacts(3)
         cid = self.campaign([self.sid], people, interval=(2000, 2000), start=True)["id"]
         wait_until(lambda: len(self.fake.sends()) == 1, 5, "the first send")
         self.fake.state = "close"
-        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.health()), 3,
+        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.sender_health(self.sid)), 3,
                        "the health check takes the sender out")
         self.assertEqual(h["state"], "close")
         self.assertTrue(h["held_reason"], h)
@@ -432,18 +422,18 @@ class TestEvolution(E2ETest):
         self.assertEqual((c["counts"]["sent"], c["counts"]["queued"], c["counts"]["failed"]), (1, 2, 0), c["counts"])
         self.assertEqual([m["attempts"] for m in self.messages(cid)], [1, 0, 0])
         self.fake.state = "open"
-        wait_until(lambda: self.health()["in_rotation"], 3, "back in rotation")
+        wait_until(lambda: self.sender_health(self.sid)["in_rotation"], 3, "back in rotation")
         c = self.wait_status(cid, "completed", 10)
         self.assertEqual(c["counts"]["sent"], 3, c["counts"])
         self.assertEqual(len(self.fake.sends(ok_only=False)), 3)
         self.assertEqual(self.fake.problems, [])
 
     def test_unauthorized_holds_the_sender(self):
-        self.wait_healthy_checked()
+        self.wait_health_checked(self.sid)
         self.fake.apikey = "evo-e2e-apikey-2"      # the key was rotated on the gateway
         people = contacts(3)
         cid = self.campaign([self.sid], people, start=True)["id"]
-        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.health()), 10,
+        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.sender_health(self.sid)), 10,
                        "the sender leaves rotation")
         self.assertIn("401", h["held_reason"] or "", h)
         wait_until(lambda: self.get_campaign(cid)["counts"]["sending"] == 0, 5, "no message left sending")
@@ -451,11 +441,11 @@ class TestEvolution(E2ETest):
                                for e in self.events(cid)), 5, "sender_held event")
         wait_until(lambda: self.get_campaign(cid)["state_reason"] == "no_sender", 5, "no_sender")
         # the health check says unauthorized too, so it stays out; no message failed
-        wait_until(lambda: self.health()["state"] == "unauthorized", 5, "the recheck sees the 401")
+        wait_until(lambda: self.sender_health(self.sid)["state"] == "unauthorized", 5, "the recheck sees the 401")
         c = self.get_campaign(cid)
         self.assertEqual((c["status"], c["counts"]["failed"], c["counts"]["sent"], c["counts"]["queued"]),
                          ("running", 0, 0, 3), c["counts"])
-        self.assertFalse(self.health()["in_rotation"])
+        self.assertFalse(self.sender_health(self.sid)["in_rotation"])
         refused = len(self.fake.sends(ok_only=False))
         self.assertGreaterEqual(refused, 1)
         time.sleep(0.6)
@@ -464,7 +454,7 @@ class TestEvolution(E2ETest):
         # the operator fixes the key: a new config gets a fresh look, and the campaign finishes
         s = self.ok(self.api.patch("/senders/%d" % self.sid, {"config": {"apikey": "evo-e2e-apikey-2"}}))
         self.assertEqual(s["config"]["apikey"], "********")
-        wait_until(lambda: self.health()["in_rotation"], 5, "back in rotation after the fix")
+        wait_until(lambda: self.sender_health(self.sid)["in_rotation"], 5, "back in rotation after the fix")
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual(c["counts"]["sent"], 3, c["counts"])
         ok = self.fake.by_number()

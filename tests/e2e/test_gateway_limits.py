@@ -125,9 +125,6 @@ class TestGatewayLimits(E2ETest):
         return self.ok(self.api.post("/senders", {"name": "meta-%d" % time.time_ns(), "provider": "cloudapi",
                                                   "config": cfg}), 201)
 
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.messages(cid)}
-
     def test_pair_spacing_across_campaigns(self):
         s = self.cloud_sender()
         shared = "5511977770000"
@@ -192,7 +189,7 @@ class TestGatewayLimits(E2ETest):
                            name="resend", resend_unknown=True, start=True)
         c = self.wait_status(ca["id"], "completed", 10)
         self.assertEqual((c["counts"]["unknown"], c["counts"]["sent"]), (1, 1), c["counts"])
-        m = self.by_phone(ca["id"])[x]
+        m = self.messages_by_phone(ca["id"])[x]
         self.assertEqual((m["status"], m["attempts"]), ("unknown", 1), m)
         self.assertEqual((m["error"] or {}).get("code"), "timeout", m)
         self.assertIsNone(m["provider_message_id"])
@@ -200,7 +197,7 @@ class TestGatewayLimits(E2ETest):
         # the resend_unknown campaign sends it again (not before the 6 s pair gap) and it ends sent
         c = self.wait_status(cb["id"], "completed", 15)
         self.assertEqual(c["counts"]["sent"], 2, c["counts"])
-        m = self.by_phone(cb["id"])[y]
+        m = self.messages_by_phone(cb["id"])[y]
         self.assertEqual((m["status"], m["attempts"]), ("sent", 2), m)
         t_y = self.fake.times(y)
         self.assertEqual(len(t_y), 2, "the timed-out send was retried once")
@@ -208,7 +205,7 @@ class TestGatewayLimits(E2ETest):
         self.assertTrue(m["provider_message_id"].startswith("wamid."), m)
         # by now a resend of x would have been allowed: there was none
         self.assertEqual(len(self.fake.times(x)), 1, "an unknown message is never resent")
-        self.assertEqual(self.by_phone(ca["id"])[x]["status"], "unknown")
+        self.assertEqual(self.messages_by_phone(ca["id"])[x]["status"], "unknown")
         for cid in (ca["id"], cb["id"]):
             self.assert_counts_exact(cid)
         self.assertEqual(self.fake.problems, [])
