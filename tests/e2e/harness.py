@@ -432,10 +432,12 @@ class QuietServer(ThreadingHTTPServer):
 class FakeServer:
     """An HTTP server on 127.0.0.1 (a free port) that plays a gateway. Every GET
     and POST goes to the subclass's handle(h, method), h being the request's
-    BaseHTTPRequestHandler; the subclass records and checks what it needs.
-    close() stops it."""
+    BaseHTTPRequestHandler; the subclass checks what it needs and appends its
+    record of each request to `requests` under `lock`. close() stops it."""
 
     def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -458,6 +460,11 @@ class FakeServer:
 
     def handle(self, h, method):
         raise NotImplementedError
+
+    def snapshot(self):
+        """The requests recorded so far, in arrival order."""
+        with self.lock:
+            return list(self.requests)
 
     def close(self):
         self.httpd.shutdown()
@@ -496,8 +503,6 @@ class Receiver(FakeServer):
     delay_ms (before answering), on_request (callback(rec) run on arrival)."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.records = []
         self.fail_phones = {}
         self.fail_phone_times = {}
         self.fail_first = 0
@@ -554,7 +559,7 @@ class Receiver(FakeServer):
             rec = {"n": n, "t": t, "path": h.path, "body": body, "raw": raw, "to": to,
                    "headers": {k.lower(): v for k, v in h.headers.items()}, "status": status,
                    "id": ("wh-%d" % n) if status == 200 else None}
-            self.records.append(rec)
+            self.requests.append(rec)
             delay = self.delay_ms
             cb = self.on_request
         if cb is not None:
@@ -571,13 +576,9 @@ class Receiver(FakeServer):
         rec["answered"] = time.time()
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.records)
-
     def count(self):
         with self.lock:
-            return len(self.records)
+            return len(self.requests)
 
     def ok_records(self):
         return [r for r in self.snapshot() if r["status"] == 200]
@@ -595,7 +596,7 @@ class Receiver(FakeServer):
 
     def reset(self):
         with self.lock:
-            self.records = []
+            self.requests = []
             self.n = 0
 
 
@@ -701,7 +702,7 @@ class E2ETest(unittest.TestCase):
     def webhook_sender(self, recv, name=None, **config):
         cfg = {"url": recv.url}
         cfg.update(config)
-        body = {"name": name or "wh-%d-%d" % (recv.port, len(recv.records)), "provider": "webhook", "config": cfg}
+        body = {"name": name or "wh-%d-%d" % (recv.port, len(recv.requests)), "provider": "webhook", "config": cfg}
         return self.ok(self.api.post("/senders", body), 201)
 
     def sandbox_sender(self, name, **config):

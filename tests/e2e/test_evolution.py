@@ -9,7 +9,6 @@ messages.upsert replies and button responses) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import threading
 import time
 import unittest
 import urllib.parse
@@ -38,8 +37,7 @@ class FakeEvolution(FakeServer):
     unless it is "open"."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.requests = []      # {t, method, path, route, instance, headers, body, status, key_id}
+        # requests: {t, method, path, route, instance, headers, body, status, key_id}
         self.problems = []
         self.apikey = APIKEY
         self.no_whatsapp = set()
@@ -147,10 +145,6 @@ class FakeEvolution(FakeServer):
         return None
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.requests)
-
     def sends(self, ok_only=True):
         return [r for r in self.snapshot() if r["method"] == "POST" and (r["status"] == 201 or not ok_only)]
 

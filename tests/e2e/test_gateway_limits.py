@@ -11,7 +11,6 @@ gateway on 127.0.0.1 that records when each request arrives.
 
 import json
 import re
-import threading
 import time
 import unittest
 
@@ -35,8 +34,7 @@ class FakeGateway(FakeServer):
     first send to that phone is answered only after that long."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.sends = []         # {t, to, via, status}
+        # requests: the sends only, {t, to, via, n, id}
         self.problems = []
         self.hang_first = {}
         self.n = 0
@@ -63,9 +61,9 @@ class FakeGateway(FakeServer):
     def _record(self, t, to, via):
         with self.lock:
             self.n += 1
-            first = not any(s["to"] == to for s in self.sends)
+            first = not any(s["to"] == to for s in self.requests)
             rec = {"t": t, "to": to, "via": via, "n": self.n}
-            self.sends.append(rec)
+            self.requests.append(rec)
             hang = self.hang_first.get(to, 0) if first else 0
         return rec, hang
 
@@ -101,10 +99,6 @@ class FakeGateway(FakeServer):
         send_json(h, 201, {"key": {"remoteJid": body["number"] + "@s.whatsapp.net", "fromMe": True, "id": rec["id"]},
                            "status": "PENDING", "message": {"conversation": body["text"]},
                            "messageTimestamp": int(time.time())})
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.sends)
 
     def times(self, to):
         return [s["t"] for s in self.snapshot() if s["to"] == to]

@@ -8,7 +8,6 @@ receipts, messages from contacts) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import threading
 import time
 import unittest
 
@@ -38,8 +37,7 @@ class FakeUazapi(FakeServer):
     request is recorded; `problems` lists requests that break the spec."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.requests = []      # {t, method, path, headers, body, status, messageid}
+        # requests: {t, method, path, headers, body, status, messageid}
         self.problems = []
         self.connected = True
         self.hang_first = {}
@@ -160,10 +158,6 @@ class FakeUazapi(FakeServer):
                 "status": {"connected": False, "loggedIn": False, "jid": None}}
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.requests)
-
     def sends(self, ok_only=True):
         return [r for r in self.snapshot() if r["path"].startswith("/send/")
                 and (r["status"] == 200 or not ok_only)]
