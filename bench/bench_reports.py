@@ -19,13 +19,12 @@ import argparse
 import http.client
 import os
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Server, gen_csv, import_csv, log, median, percentile, proc_rss_kb,  # noqa: E402
-                    result, sandbox_sender)
+from common import (log, median, percentile, proc_rss_kb, result, sandbox_sender,  # noqa: E402
+                    server_with_list)
 
 
 class Probe(threading.Thread):
@@ -83,50 +82,39 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cap", type=float, default=180.0, help="max seconds for the campaign to run")
     a = ap.parse_args()
-    fd, path = tempfile.mkstemp(prefix="disparo-bench-", suffix=".csv")
-    os.close(fd)
-    try:
-        gen_csv(path, a.messages)
-        with Server("reports") as srv:
-            api = srv.client(timeout=300)
-            dt, rep = import_csv(api, path, "rp", timeout=300)
-            os.unlink(path)
-            path = None
-            sid = sandbox_sender(api, "rp-sbx", latency_ms=0, permanent_fail_rate=0.01,
-                                 delivered_after_ms=5)["id"]
-            c = api.ok("POST", "/campaigns", {
-                "name": "rp", "sender_ids": [sid], "message": {"text": "Oi {{name}}"},
-                "interval": {"min_ms": 0, "max_ms": 0}, "list_id": rep["list_id"]}, want=(201,), timeout=300)
-            cid = c["id"]
-            api.ok("POST", "/campaigns/%d/start" % cid)
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < a.cap:
-                time.sleep(1)
-                c = api.ok("GET", "/campaigns/%d" % cid)
-                if c["status"] == "completed" and c["counts"]["sent"] == 0:
-                    break
-            log("reports: campaign %s in %.0f s, counts %r" % (c["status"], time.monotonic() - t0, c["counts"]))
-            if c["status"] != "completed":
-                raise SystemExit("the campaign did not complete within %.0f s" % a.cap)
-            rss_idle = proc_rss_kb(srv.pid)
-            js, xs, cs, lat, clat, xrss, crss, xsize = [], [], [], [], [], [], [], 0
-            for i in range(a.runs):
-                dt, n, _ = timed_get(srv, "/campaigns/%d/report" % cid, False)
-                js.append(dt)
-                dt, xsize, p = timed_get(srv, "/campaigns/%d/report.xlsx" % cid, True)
-                xs.append(dt)
-                lat.extend(p.lat)
-                xrss.extend(p.rss)
-                dt, csize, p = timed_get(srv, "/campaigns/%d/export.csv" % cid, True)
-                cs.append(dt)
-                clat.extend(p.lat)
-                crss.extend(p.rss)
-                log("reports run %d: json %.2f s, xlsx %.2f s (%.1f MB), csv %.2f s (%.1f MB)"
-                    % (i + 1, js[-1], xs[-1], xsize / 1e6, cs[-1], csize / 1e6))
-            n = c["counts"]["total"]
-    finally:
-        if path:
-            os.unlink(path)
+    with server_with_list("reports", a.messages, "rp") as (srv, api, _, rep):
+        sid = sandbox_sender(api, "rp-sbx", latency_ms=0, permanent_fail_rate=0.01,
+                             delivered_after_ms=5)["id"]
+        c = api.ok("POST", "/campaigns", {
+            "name": "rp", "sender_ids": [sid], "message": {"text": "Oi {{name}}"},
+            "interval": {"min_ms": 0, "max_ms": 0}, "list_id": rep["list_id"]}, want=(201,), timeout=300)
+        cid = c["id"]
+        api.ok("POST", "/campaigns/%d/start" % cid)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < a.cap:
+            time.sleep(1)
+            c = api.ok("GET", "/campaigns/%d" % cid)
+            if c["status"] == "completed" and c["counts"]["sent"] == 0:
+                break
+        log("reports: campaign %s in %.0f s, counts %r" % (c["status"], time.monotonic() - t0, c["counts"]))
+        if c["status"] != "completed":
+            raise SystemExit("the campaign did not complete within %.0f s" % a.cap)
+        rss_idle = proc_rss_kb(srv.pid)
+        js, xs, cs, lat, clat, xrss, crss, xsize = [], [], [], [], [], [], [], 0
+        for i in range(a.runs):
+            dt, n, _ = timed_get(srv, "/campaigns/%d/report" % cid, False)
+            js.append(dt)
+            dt, xsize, p = timed_get(srv, "/campaigns/%d/report.xlsx" % cid, True)
+            xs.append(dt)
+            lat.extend(p.lat)
+            xrss.extend(p.rss)
+            dt, csize, p = timed_get(srv, "/campaigns/%d/export.csv" % cid, True)
+            cs.append(dt)
+            clat.extend(p.lat)
+            crss.extend(p.rss)
+            log("reports run %d: json %.2f s, xlsx %.2f s (%.1f MB), csv %.2f s (%.1f MB)"
+                % (i + 1, js[-1], xs[-1], xsize / 1e6, cs[-1], csize / 1e6))
+        n = c["counts"]["total"]
     result("1M report JSON", median(js), "s", "<= 2 s", median(js) <= 2.0,
            "median of %d; %d messages" % (len(js), n))
     result("1M report.xlsx", median(xs), "s", "-", None,

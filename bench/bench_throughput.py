@@ -23,12 +23,11 @@ running campaign itself costs."""
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Server, gen_csv, import_csv, log, parse_ts, proc_cpu_seconds,  # noqa: E402
-                    proc_hwm_kb, proc_rss_kb, result, sandbox_sender)
+from common import (log, parse_ts, proc_cpu_seconds, proc_hwm_kb, proc_rss_kb, result,  # noqa: E402
+                    sandbox_sender, server_with_list)
 
 
 def create(api, sid, list_id, name):
@@ -90,33 +89,22 @@ def main():
     ap.add_argument("--cap", type=float, default=90.0, help="max seconds per run")
     ap.add_argument("--no-restart-run", action="store_true", help="skip run B")
     a = ap.parse_args()
-    fd, path = tempfile.mkstemp(prefix="disparo-bench-", suffix=".csv")
-    os.close(fd)
-    try:
-        gen_csv(path, a.messages)
-        with Server("throughput") as srv:
+    with server_with_list("throughput", a.messages, "tp") as (srv, api, dt, rep):
+        sid = sandbox_sender(api, "tp-sbx", latency_ms=0)["id"]
+        ca, dta = create(api, sid, rep["list_id"], "tp-A")
+        if ca["counts"]["queued"] != a.messages:
+            raise SystemExit("campaign A has %r, want %d queued" % (ca["counts"], a.messages))
+        log("throughput: import %.1f s, create campaign A (%d messages) %.1f s" % (dt, a.messages, dta))
+        ra = run(srv, api, ca["id"], a.cap, "run A (same process as the import)")
+        rb = None
+        if not a.no_restart_run:
+            cb, dtb = create(api, sid, rep["list_id"], "tp-B")
+            api.close()
+            srv.stop()
+            srv.start()
             api = srv.client(timeout=300)
-            dt, rep = import_csv(api, path, "tp", timeout=300)
-            os.unlink(path)
-            path = None
-            sid = sandbox_sender(api, "tp-sbx", latency_ms=0)["id"]
-            ca, dta = create(api, sid, rep["list_id"], "tp-A")
-            if ca["counts"]["queued"] != a.messages:
-                raise SystemExit("campaign A has %r, want %d queued" % (ca["counts"], a.messages))
-            log("throughput: import %.1f s, create campaign A (%d messages) %.1f s" % (dt, a.messages, dta))
-            ra = run(srv, api, ca["id"], a.cap, "run A (same process as the import)")
-            rb = None
-            if not a.no_restart_run:
-                cb, dtb = create(api, sid, rep["list_id"], "tp-B")
-                api.close()
-                srv.stop()
-                srv.start()
-                api = srv.client(timeout=300)
-                log("throughput: created campaign B in %.1f s, restarted the server" % dtb)
-                rb = run(srv, api, cb["id"], a.cap, "run B (restarted server)")
-    finally:
-        if path:
-            os.unlink(path)
+            log("throughput: created campaign B in %.1f s, restarted the server" % dtb)
+            rb = run(srv, api, cb["id"], a.cap, "run B (restarted server)")
 
     def note(r):
         s = "%d/%d sent in %s; polled %s msg/s; server CPU %.0f %% of a core" % (

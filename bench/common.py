@@ -10,6 +10,7 @@ Every benchmark script prints exactly one machine-readable line per result:
 and exits 0 when it could run (a missed target is still exit 0), non-zero when
 it could not."""
 
+import contextlib
 import ctypes
 import http.client
 import json
@@ -129,37 +130,35 @@ def parse_ts(s):
 
 # ----------------------------------------------------------------- /proc
 
-def proc_cpu_seconds(pid):
-    """utime + stime of a process, in seconds (from /proc/PID/stat)."""
+def proc_cpu_split(pid):
+    """(utime, stime) of a process, in seconds (from /proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime is field 14, stime field 15
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_cpu_split(pid):
-    """(utime, stime) of a process, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
-def proc_rss_kb(pid):
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    return sum(proc_cpu_split(pid))
+
+
+def _proc_status_kb(pid, key):
+    """A kB line of /proc/PID/status ("VmRSS:", "VmHWM:"); 0 if it has none."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1])
     return 0
+
+
+def proc_rss_kb(pid):
+    return _proc_status_kb(pid, "VmRSS:")
 
 
 def proc_hwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return _proc_status_kb(pid, "VmHWM:")
 
 
 def machine():
@@ -481,3 +480,23 @@ def import_csv(api, path, list_name, timeout=600.0, content_type="text/csv"):
     if st != 200:
         raise ApiError("import -> %s %r" % (st, body[:500]))
     return dt, json.loads(body)
+
+
+@contextlib.contextmanager
+def server_with_list(name, n, list_name):
+    """A fresh Server (see Server) whose list `list_name` holds the n contacts of
+    gen_csv, imported through the API. The CSV is deleted as soon as it is
+    imported. Yields (srv, api client, import seconds, import reply)."""
+    fd, path = tempfile.mkstemp(prefix="disparo-bench-", suffix=".csv")
+    os.close(fd)
+    try:
+        gen_csv(path, n)
+        with Server(name) as srv:
+            api = srv.client(timeout=300)
+            dt, rep = import_csv(api, path, list_name, timeout=300)
+            os.unlink(path)
+            path = None
+            yield srv, api, dt, rep
+    finally:
+        if path:
+            os.unlink(path)

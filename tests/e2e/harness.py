@@ -95,6 +95,17 @@ def port_free(port):
         s.close()
 
 
+# ----------------------------------------------------------------------- files
+
+def read_text(path):
+    """A log file's text ("" if it is not there yet)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 # ---------------------------------------------------------------------- client
 
 class Client:
@@ -342,21 +353,13 @@ class Server:
 
     # -- logs
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def log_tail(self, n=40):
         return "\n".join(self.log_text().splitlines()[-n:])
 
     def stdout_text(self):
-        try:
-            with open(self.out_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.out_path)
 
     def check_sanitizers(self):
         text = self.log_text()
@@ -414,9 +417,83 @@ def wait_until(pred, timeout, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+# ---------------------------------------------------------------- fake servers
+
+class QuietServer(ThreadingHTTPServer):
+    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class FakeServer:
+    """An HTTP server on 127.0.0.1 (a free port) that plays a gateway. Every GET
+    and POST goes to the subclass's handle(h, method), h being the request's
+    BaseHTTPRequestHandler; the subclass checks what it needs and appends its
+    record of each request to `requests` under `lock`. close() stops it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                fake.handle(self, "GET")
+
+            def do_POST(self):
+                fake.handle(self, "POST")
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base_url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+
+    def handle(self, h, method):
+        raise NotImplementedError
+
+    def snapshot(self):
+        """The requests recorded so far, in arrival order."""
+        with self.lock:
+            return list(self.requests)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def read_body(h):
+    """The request's body by its Content-Length (b"" without one)."""
+    n = int(h.headers.get("Content-Length") or 0)
+    return h.rfile.read(n) if n else b""
+
+
+def send_json(h, status, obj, content_type="application/json"):
+    """Answers with obj as JSON; a connection disparo already gave up on (a
+    timeout, a SIGKILL) is ignored."""
+    data = json.dumps(obj).encode()
+    try:
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+    except OSError:
+        pass
+
+
 # -------------------------------------------------------------------- receiver
 
-class Receiver:
+class Receiver(FakeServer):
     """A webhook gateway on 127.0.0.1 that records every POST.
 
     Knobs (change any time): fail_phones {phone: status}, fail_phone_times
@@ -426,8 +503,6 @@ class Receiver:
     delay_ms (before answering), on_request (callback(rec) run on arrival)."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.records = []
         self.fail_phones = {}
         self.fail_phone_times = {}
         self.fail_first = 0
@@ -435,29 +510,16 @@ class Receiver:
         self.delay_ms = 0
         self.on_request = None
         self.n = 0
-        recv = self
+        super().__init__()
+        self.url = self.base_url + "/hook"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                recv._handle(self)
-
-            def do_GET(self):
-                self.send_response(405)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = "http://127.0.0.1:%d/hook" % self.port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+    def handle(self, h, method):
+        if method == "POST":
+            self._handle(h)
+            return
+        h.send_response(405)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
 
     def _read_body(self, h):
         if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
@@ -470,8 +532,7 @@ class Receiver:
                     return out
                 out += h.rfile.read(size)
                 h.rfile.readline()
-        n = int(h.headers.get("Content-Length") or 0)
-        return h.rfile.read(n) if n else b""
+        return read_body(h)
 
     def _handle(self, h):
         t = time.time()
@@ -498,7 +559,7 @@ class Receiver:
             rec = {"n": n, "t": t, "path": h.path, "body": body, "raw": raw, "to": to,
                    "headers": {k.lower(): v for k, v in h.headers.items()}, "status": status,
                    "id": ("wh-%d" % n) if status == 200 else None}
-            self.records.append(rec)
+            self.requests.append(rec)
             delay = self.delay_ms
             cb = self.on_request
         if cb is not None:
@@ -509,27 +570,15 @@ class Receiver:
         if delay:
             time.sleep(delay / 1000.0)
         if status == 200:
-            payload = json.dumps({"id": rec["id"]}).encode()
+            send_json(h, status, {"id": rec["id"]})
         else:
-            payload = json.dumps({"error": "status %d" % status}).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(payload)))
-            h.end_headers()
-            h.wfile.write(payload)
-        except OSError:
-            pass  # the server may be dead (SIGKILL tests)
+            send_json(h, status, {"error": "status %d" % status})
         rec["answered"] = time.time()
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.records)
-
     def count(self):
         with self.lock:
-            return len(self.records)
+            return len(self.requests)
 
     def ok_records(self):
         return [r for r in self.snapshot() if r["status"] == 200]
@@ -547,12 +596,8 @@ class Receiver:
 
     def reset(self):
         with self.lock:
-            self.records = []
+            self.requests = []
             self.n = 0
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 # ------------------------------------------------------------------- test base
@@ -657,7 +702,7 @@ class E2ETest(unittest.TestCase):
     def webhook_sender(self, recv, name=None, **config):
         cfg = {"url": recv.url}
         cfg.update(config)
-        body = {"name": name or "wh-%d-%d" % (recv.port, len(recv.records)), "provider": "webhook", "config": cfg}
+        body = {"name": name or "wh-%d-%d" % (recv.port, len(recv.requests)), "provider": "webhook", "config": cfg}
         return self.ok(self.api.post("/senders", body), 201)
 
     def sandbox_sender(self, name, **config):
@@ -706,6 +751,20 @@ class E2ETest(unittest.TestCase):
             if cursor is None:
                 return out
             self.assertLess(pages, 10000, "next_cursor never ends")
+
+    def messages_by_phone(self, cid):
+        """phone -> message of a campaign whose phones are distinct."""
+        return {m["phone"]: m for m in self.messages(cid)}
+
+    def sender_health(self, sid):
+        return self.ok(self.api.get("/senders/%d" % sid))["health"]
+
+    def wait_health_checked(self, sid, timeout=10):
+        """The sender's health once a check has run and left it in rotation."""
+        def checked():
+            h = self.sender_health(sid)
+            return h["checked_at"] and h["in_rotation"] and h
+        return wait_until(checked, timeout, "the first health check")
 
     def events(self, cid, limit=None):
         q = "" if limit is None else "?limit=%d" % limit

@@ -9,9 +9,8 @@ import json
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 APP_SECRET = "s3cr3t-app"
 VERIFY = "verify-me"
@@ -19,7 +18,7 @@ PNID = "1234567890"
 TOKEN = "EAAG-test-token"
 
 
-class FakeGraph:
+class FakeGraph(FakeServer):
     """Answers POST /v23.0/{PNID}/messages like Meta: wamid per message;
     errors by phone (errors = {phone: (http_status, graph_code)}); an
     optional delay before answering; GET /v23.0/{PNID} for health."""
@@ -32,60 +31,35 @@ class FakeGraph:
         self.status_word = "CONNECTED"
         self.quality = "GREEN"
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def reply(self, status, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if not self.path.startswith("/v23.0/%s?" % PNID):
-                    return self.reply(404, {"error": {"code": 100, "message": "bad path"}})
-                self.reply(200, {"quality_rating": fake.quality, "status": fake.status_word, "id": PNID})
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(n) or b"{}")
-                if self.path != "/v23.0/%s/messages" % PNID:
-                    return self.reply(404, {"error": {"code": 100, "message": "bad path " + self.path}})
-                if self.headers.get("Authorization") != "Bearer " + TOKEN:
-                    return self.reply(401, {"error": {"code": 190, "message": "bad token"}})
-                if body.get("messaging_product") != "whatsapp" or "to" not in body or "type" not in body:
-                    return self.reply(400, {"error": {"code": 100, "message": "invalid parameter"}})
-                to = body["to"]
-                with fake.lock:
-                    fake.n += 1
-                    wamid = "wamid.%s.%d" % (to, fake.n)
-                    fake.sent.append((to, body))
-                    delay = fake.delay
-                    err = fake.errors.get(to)
-                if delay:
-                    time.sleep(delay)
-                if err:
-                    return self.reply(err[0], {"error": {"code": err[1], "message": "error %d" % err[1],
-                                                         "type": "OAuthException", "fbtrace_id": "x"}})
-                self.reply(200, {"messaging_product": "whatsapp",
-                                 "contacts": [{"input": to, "wa_id": to}],
-                                 "messages": [{"id": wamid}]})
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(self, h, method):
+        if method == "GET":
+            if not h.path.startswith("/v23.0/%s?" % PNID):
+                return send_json(h, 404, {"error": {"code": 100, "message": "bad path"}})
+            return send_json(h, 200, {"quality_rating": self.quality, "status": self.status_word, "id": PNID})
+        body = json.loads(read_body(h) or b"{}")
+        if h.path != "/v23.0/%s/messages" % PNID:
+            return send_json(h, 404, {"error": {"code": 100, "message": "bad path " + h.path}})
+        if h.headers.get("Authorization") != "Bearer " + TOKEN:
+            return send_json(h, 401, {"error": {"code": 190, "message": "bad token"}})
+        if body.get("messaging_product") != "whatsapp" or "to" not in body or "type" not in body:
+            return send_json(h, 400, {"error": {"code": 100, "message": "invalid parameter"}})
+        to = body["to"]
+        with self.lock:
+            self.n += 1
+            wamid = "wamid.%s.%d" % (to, self.n)
+            self.sent.append((to, body))
+            delay = self.delay
+            err = self.errors.get(to)
+        if delay:
+            time.sleep(delay)
+        if err:
+            return send_json(h, err[0], {"error": {"code": err[1], "message": "error %d" % err[1],
+                                                   "type": "OAuthException", "fbtrace_id": "x"}})
+        send_json(h, 200, {"messaging_product": "whatsapp",
+                           "contacts": [{"input": to, "wa_id": to}],
+                           "messages": [{"id": wamid}]})
 
 
 def statuses_payload(items):
@@ -125,7 +99,7 @@ class TestCloudAPI(E2ETest):
         self.addCleanup(self.graph.close)
         body = {"name": "meta", "provider": "cloudapi",
                 "config": {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": APP_SECRET,
-                           "verify_token": VERIFY, "base_url": "http://127.0.0.1:%d" % self.graph.port}}
+                           "verify_token": VERIFY, "base_url": self.graph.base_url}}
         self.sender = self.ok(self.api.post("/senders", body), 201)
         self.hook = "/webhooks/%d" % self.sender["id"]
 
@@ -138,9 +112,6 @@ class TestCloudAPI(E2ETest):
             headers["X-Hub-Signature-256"] = sig
         st, _, body = self.api.raw("POST", self.hook, raw, headers, token=None)
         return st, body
-
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.ok(self.api.get("/campaigns/%d/messages" % cid))["messages"]}
 
     def test_sender_shape(self):
         s = self.sender
@@ -162,7 +133,7 @@ class TestCloudAPI(E2ETest):
         self.graph.status_word = "FLAGGED"
         body = {"name": "flagged", "provider": "cloudapi",
                 "config": {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": APP_SECRET,
-                           "base_url": "http://127.0.0.1:%d" % self.graph.port}}
+                           "base_url": self.graph.base_url}}
         s = self.ok(self.api.post("/senders", body), 201)
 
         def health():
@@ -190,7 +161,7 @@ class TestCloudAPI(E2ETest):
         c = self.campaign([self.sender["id"]], people, start=True)
         cid = c["id"]
         self.wait_status(cid, "completed", 20)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual(len(self.graph.sent), 3)
         for to, body in self.graph.sent:
             self.assertEqual(body["type"], "text")
@@ -206,7 +177,7 @@ class TestCloudAPI(E2ETest):
         for kw in ({"signature": "sha256=" + "0" * 64}, {"signature": ""}, {"secret": "other"}):
             st, body = self.post_hook(batch, **kw)
             self.assertEqual(st, 401, (kw, body))
-        self.assertEqual(self.by_phone(cid)[a["phone"]]["status"], "sent")
+        self.assertEqual(self.messages_by_phone(cid)[a["phone"]]["status"], "sent")
 
         # a batch: delivered, read, failed with errors[]
         batch = statuses_payload([
@@ -217,7 +188,7 @@ class TestCloudAPI(E2ETest):
         ])
         st, body = self.post_hook(batch)
         self.assertEqual(st, 200, body)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual(msgs[a["phone"]]["status"], "delivered")
         self.assertEqual(msgs[b["phone"]]["status"], "read")
         self.assertIsNotNone(msgs[b["phone"]]["delivered_at"], "read implies delivered")
@@ -229,34 +200,34 @@ class TestCloudAPI(E2ETest):
         late = statuses_payload([(b["provider_message_id"], "delivered", b["phone"], None)])
         self.assertEqual(self.post_hook(late)[0], 200)
         self.assertEqual(self.get_campaign(cid)["counts"], before)
-        self.assertEqual(self.by_phone(cid)[b["phone"]]["status"], "read")
+        self.assertEqual(self.messages_by_phone(cid)[b["phone"]]["status"], "read")
         c = self.assert_counts_exact(cid)
         self.assertEqual((c["counts"]["delivered"], c["counts"]["read"], c["counts"]["failed"]), (1, 1, 1))
 
         # an inbound reply quoting a's message
         st, _ = self.post_hook(inbound_payload(a["phone"], "Quero saber mais", a["provider_message_id"]))
         self.assertEqual(st, 200)
-        m = self.by_phone(cid)[a["phone"]]
+        m = self.messages_by_phone(cid)[a["phone"]]
         self.assertEqual(m["reply"]["text"], "Quero saber mais")
         self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
         # a second reply from the same contact is recorded but counted once
         self.post_hook(inbound_payload(a["phone"], "Oi?"))
         self.assertEqual(self.get_campaign(cid)["counts"]["replied"], 1)
-        self.assertEqual(self.by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
+        self.assertEqual(self.messages_by_phone(cid)[a["phone"]]["reply"]["text"], "Oi?")
 
     def test_no_whatsapp_receipt_restricts_the_phone(self):
         people = contacts(1)
         c = self.campaign([self.sender["id"]], people, start=True)
         self.wait_status(c["id"], "completed", 10)
-        m = self.by_phone(c["id"])[people[0]["phone"]]
+        m = self.messages_by_phone(c["id"])[people[0]["phone"]]
         # Meta accepted the send, then reports in a webhook that the number has no WhatsApp
         st, _ = self.post_hook(statuses_payload([(m["provider_message_id"], "failed", m["phone"],
                                                   [{"code": 131026, "title": "Message undeliverable"}])]))
         self.assertEqual(st, 200)
-        self.assertEqual(self.by_phone(c["id"])[m["phone"]]["status"], "failed")
+        self.assertEqual(self.messages_by_phone(c["id"])[m["phone"]]["status"], "failed")
         later = self.campaign([self.sender["id"]], people, start=True)
         later = self.wait_status(later["id"], "completed", 10)
-        lm = self.by_phone(later["id"])[m["phone"]]
+        lm = self.messages_by_phone(later["id"])[m["phone"]]
         self.assertEqual((lm["status"], lm["error"]["code"]), ("skipped", "restricted"), lm)
         self.assertEqual(len(self.graph.sent), 1, "the restricted phone got no second send")
 
@@ -270,7 +241,7 @@ class TestCloudAPI(E2ETest):
         st, _ = self.post_hook(statuses_payload([(wamid, "delivered", people[0]["phone"], None)]))
         self.assertEqual(st, 200)
         c = self.wait_status(c["id"], "completed", 10)
-        wait_until(lambda: self.by_phone(c["id"])[people[0]["phone"]]["status"] == "delivered", 5,
+        wait_until(lambda: self.messages_by_phone(c["id"])[people[0]["phone"]]["status"] == "delivered", 5,
                    "the parked receipt applied once the send's answer came")
         self.assert_counts_exact(c["id"])
 
@@ -281,7 +252,7 @@ class TestCloudAPI(E2ETest):
         self.graph.errors = {no_wa: (400, 131026), bad_number: (400, 131021)}
         c = self.campaign([self.sender["id"]], people, start=True)
         c = self.wait_status(c["id"], "completed", 20)
-        msgs = self.by_phone(c["id"])
+        msgs = self.messages_by_phone(c["id"])
         self.assertEqual(msgs[no_wa]["status"], "failed")
         self.assertEqual(msgs[bad_number]["status"], "failed")
         self.assertEqual(c["counts"]["sent"], 2, c["counts"])
@@ -295,7 +266,7 @@ class TestCloudAPI(E2ETest):
         later = self.campaign([self.sender["id"]], [{"phone": no_wa}, {"phone": old_form},
                                                     {"phone": bad_number}], text="Oi", start=True)
         later = self.wait_status(later["id"], "completed", 20)
-        lm = self.by_phone(later["id"])
+        lm = self.messages_by_phone(later["id"])
         for p in (no_wa, old_form):
             self.assertEqual(lm[p]["status"], "skipped", lm[p])
             self.assertEqual(lm[p]["error"]["code"], "restricted", lm[p])

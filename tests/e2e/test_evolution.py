@@ -9,14 +9,11 @@ messages.upsert replies and button responses) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import sys
-import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 APIKEY = "evo-e2e-apikey-1"
 INSTANCE = "Loja Recife"          # a space: it must arrive percent-encoded in the path
@@ -33,56 +30,23 @@ def err_body(status, error, message):
     return {"status": status, "error": error, "response": {"message": message}}
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeEvolution:
+class FakeEvolution(FakeServer):
     """One Evolution API server with one instance. `apikey` is the key it
     accepts (change it to revoke); `no_whatsapp` phones answer 400 exists:false;
     `state` is what connectionState says; sends fail with "Connection Closed"
     unless it is "open"."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.requests = []      # {t, method, path, route, instance, headers, body, status, key_id}
+        # requests: {t, method, path, route, instance, headers, body, status, key_id}
         self.problems = []
         self.apikey = APIKEY
         self.no_whatsapp = set()
         self.state = "open"
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def _handle(self, h, method):
-        n = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(n) if n else b""
+    def handle(self, h, method):
+        raw = read_body(h)
         rec = {"t": time.monotonic(), "method": method, "path": h.path, "raw": raw, "body": None,
                "route": None, "instance": None, "status": None, "key_id": None,
                "headers": {k.lower(): v for k, v in h.headers.items()}}
@@ -90,15 +54,7 @@ class FakeEvolution:
         rec["status"] = status
         with self.lock:
             self.requests.append(rec)
-        data = json.dumps(obj).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            pass
+        send_json(h, status, obj, "application/json; charset=utf-8")
 
     def _problem(self, rec, what):
         self.problems.append("%s %s: %s (body %r)" % (rec["method"], rec["path"], what, rec["raw"][:300]))
@@ -189,10 +145,6 @@ class FakeEvolution:
         return None
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.requests)
-
     def sends(self, ok_only=True):
         return [r for r in self.snapshot() if r["method"] == "POST" and (r["status"] == 201 or not ok_only)]
 
@@ -259,16 +211,6 @@ class TestEvolution(E2ETest):
         st, _, body = self.api.raw("POST", path or self.hook, json.dumps(payload).encode(), hdrs, token=None)
         return st, body
 
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.messages(cid)}
-
-    def health(self):
-        return self.ok(self.api.get("/senders/%d" % self.sid))["health"]
-
-    def wait_healthy_checked(self):
-        return wait_until(lambda: (lambda h: h["checked_at"] and h["in_rotation"] and h)(self.health()),
-                          10, "the first health check")
-
     def button_campaign(self, people, buttons=(("sim", "Sim"), ("nao", "Não"))):
         return self.ok(self.api.post("/campaigns", {
             "name": "btn-%d" % time.time_ns(), "sender_ids": [self.sid], "contacts": people,
@@ -282,7 +224,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(s["rate_per_second"], 0)
         self.assertEqual((s["config"]["apikey"], s["config"]["webhook_secret"]), ("********", "********"))
         self.assertEqual(s["config"]["instance"], INSTANCE)
-        h = self.wait_healthy_checked()
+        h = self.wait_health_checked(self.sid)
         self.assertEqual(h["state"], "open")
         st = [r for r in self.fake.snapshot() if r["route"] == "connectionState"]
         self.assertTrue(st and st[0]["method"] == "GET" and st[0]["path"].endswith("/Loja%20Recife"), st)
@@ -303,7 +245,7 @@ class TestEvolution(E2ETest):
         sends = self.fake.by_number()
         for c, people, route in ((c_text, text_people, "sendText"), (c_doc, doc_people, "sendMedia"),
                                  (c_btn, btn_people, "sendButtons")):
-            msgs = self.by_phone(c["id"])
+            msgs = self.messages_by_phone(c["id"])
             for p in people:
                 recs = sends.get(p["phone"], [])
                 self.assertEqual(len(recs), 1, recs)
@@ -329,7 +271,7 @@ class TestEvolution(E2ETest):
         people = contacts(3)
         cid = self.campaign([self.sid], people, start=True)["id"]
         self.wait_status(cid, "completed", 20)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         a, b, d = (msgs[p["phone"]] for p in people)
         before = self.get_campaign(cid)["counts"]
         ev = update_event(a["provider_message_id"], a["phone"], "DELIVERY_ACK")
@@ -350,7 +292,7 @@ class TestEvolution(E2ETest):
                                  (b["provider_message_id"], b["phone"], "READ")):
             st, body = self.post_hook(update_event(key, phone, word))
             self.assertEqual(st, 200, body)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual([msgs[p["phone"]]["status"] for p in people], ["delivered", "read", "sent"])
         self.assertIsNotNone(msgs[b["phone"]]["delivered_at"])
         self.assertIsNotNone(msgs[b["phone"]]["read_at"])
@@ -375,8 +317,8 @@ class TestEvolution(E2ETest):
         cb = self.button_campaign(btn_people)
         self.wait_status(c["id"], "completed", 20)
         self.wait_status(cb["id"], "completed", 20)
-        a, b = (self.by_phone(c["id"])[p["phone"]] for p in people)
-        d, e = (self.by_phone(cb["id"])[p["phone"]] for p in btn_people)
+        a, b = (self.messages_by_phone(c["id"])[p["phone"]] for p in people)
+        d, e = (self.messages_by_phone(cb["id"])[p["phone"]] for p in btn_people)
 
         # our own send echoed back is not a reply
         st, _ = self.post_hook(upsert_event(a["phone"], {"conversation": "Oi C1!"}, "conversation", from_me=True))
@@ -393,7 +335,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(st, 200, body)
         cc = self.get_campaign(c["id"])["counts"]
         self.assertEqual((cc["replied"], cc["clicked"]), (2, 0), cc)
-        msgs = self.by_phone(c["id"])
+        msgs = self.messages_by_phone(c["id"])
         self.assertEqual((msgs[a["phone"]]["reply"]["text"], msgs[a["phone"]]["reply"]["button_id"]),
                          ("Quero saber mais", None))
         self.assertEqual(msgs[b["phone"]]["reply"]["text"], "Quanto custa?")
@@ -415,7 +357,7 @@ class TestEvolution(E2ETest):
         self.assertEqual(st, 200, body)
         cc = self.get_campaign(cb["id"])["counts"]
         self.assertEqual((cc["replied"], cc["clicked"]), (2, 2), cc)
-        msgs = self.by_phone(cb["id"])
+        msgs = self.messages_by_phone(cb["id"])
         self.assertEqual((msgs[d["phone"]]["reply"]["text"], msgs[d["phone"]]["reply"]["button_id"]), ("Sim", "sim"))
         self.assertEqual((msgs[e["phone"]]["reply"]["text"], msgs[e["phone"]]["reply"]["button_id"]), ("Não", "nao"))
         self.assertIsNotNone(msgs[d["phone"]]["clicked_at"])
@@ -435,7 +377,7 @@ class TestEvolution(E2ETest):
         cid = self.campaign([self.sid], people, start=True)["id"]
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual((c["counts"]["sent"], c["counts"]["failed"]), (3, 1), c["counts"])
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         m = msgs[no_wa]
         self.assertEqual(m["status"], "failed")
         self.assertEqual(m["attempts"], 1, "a number without WhatsApp is not retried")
@@ -446,7 +388,7 @@ class TestEvolution(E2ETest):
         for p in people:
             if p["phone"] != no_wa:
                 self.assertEqual(msgs[p["phone"]]["status"], "sent")
-        h = self.health()
+        h = self.sender_health(self.sid)
         self.assertTrue(h["in_rotation"], h)
         self.assertIsNone(h["held_reason"])
         self.assertNotIn("sender_held", [e["type"] for e in self.events(cid)])
@@ -455,12 +397,12 @@ class TestEvolution(E2ETest):
 
     def test_closed_session_seen_by_the_health_check(self):
         # the periodic status check, not a failed send, finds the session closed
-        self.wait_healthy_checked()
+        self.wait_health_checked(self.sid)
         people = contacts(3)
         cid = self.campaign([self.sid], people, interval=(2000, 2000), start=True)["id"]
         wait_until(lambda: len(self.fake.sends()) == 1, 5, "the first send")
         self.fake.state = "close"
-        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.health()), 3,
+        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.sender_health(self.sid)), 3,
                        "the health check takes the sender out")
         self.assertEqual(h["state"], "close")
         self.assertTrue(h["held_reason"], h)
@@ -474,18 +416,18 @@ class TestEvolution(E2ETest):
         self.assertEqual((c["counts"]["sent"], c["counts"]["queued"], c["counts"]["failed"]), (1, 2, 0), c["counts"])
         self.assertEqual([m["attempts"] for m in self.messages(cid)], [1, 0, 0])
         self.fake.state = "open"
-        wait_until(lambda: self.health()["in_rotation"], 3, "back in rotation")
+        wait_until(lambda: self.sender_health(self.sid)["in_rotation"], 3, "back in rotation")
         c = self.wait_status(cid, "completed", 10)
         self.assertEqual(c["counts"]["sent"], 3, c["counts"])
         self.assertEqual(len(self.fake.sends(ok_only=False)), 3)
         self.assertEqual(self.fake.problems, [])
 
     def test_unauthorized_holds_the_sender(self):
-        self.wait_healthy_checked()
+        self.wait_health_checked(self.sid)
         self.fake.apikey = "evo-e2e-apikey-2"      # the key was rotated on the gateway
         people = contacts(3)
         cid = self.campaign([self.sid], people, start=True)["id"]
-        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.health()), 10,
+        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.sender_health(self.sid)), 10,
                        "the sender leaves rotation")
         self.assertIn("401", h["held_reason"] or "", h)
         wait_until(lambda: self.get_campaign(cid)["counts"]["sending"] == 0, 5, "no message left sending")
@@ -493,11 +435,11 @@ class TestEvolution(E2ETest):
                                for e in self.events(cid)), 5, "sender_held event")
         wait_until(lambda: self.get_campaign(cid)["state_reason"] == "no_sender", 5, "no_sender")
         # the health check says unauthorized too, so it stays out; no message failed
-        wait_until(lambda: self.health()["state"] == "unauthorized", 5, "the recheck sees the 401")
+        wait_until(lambda: self.sender_health(self.sid)["state"] == "unauthorized", 5, "the recheck sees the 401")
         c = self.get_campaign(cid)
         self.assertEqual((c["status"], c["counts"]["failed"], c["counts"]["sent"], c["counts"]["queued"]),
                          ("running", 0, 0, 3), c["counts"])
-        self.assertFalse(self.health()["in_rotation"])
+        self.assertFalse(self.sender_health(self.sid)["in_rotation"])
         refused = len(self.fake.sends(ok_only=False))
         self.assertGreaterEqual(refused, 1)
         time.sleep(0.6)
@@ -506,7 +448,7 @@ class TestEvolution(E2ETest):
         # the operator fixes the key: a new config gets a fresh look, and the campaign finishes
         s = self.ok(self.api.patch("/senders/%d" % self.sid, {"config": {"apikey": "evo-e2e-apikey-2"}}))
         self.assertEqual(s["config"]["apikey"], "********")
-        wait_until(lambda: self.health()["in_rotation"], 5, "back in rotation after the fix")
+        wait_until(lambda: self.sender_health(self.sid)["in_rotation"], 5, "back in rotation after the fix")
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual(c["counts"]["sent"], 3, c["counts"])
         ok = self.fake.by_number()

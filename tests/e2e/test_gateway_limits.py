@@ -11,13 +11,10 @@ gateway on 127.0.0.1 that records when each request arrives.
 
 import json
 import re
-import sys
-import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 PNID = "1098765432"
 TOKEN = "EAAG-limits-token"
@@ -30,119 +27,78 @@ PAIR_GAP = 6.0
 JITTER = 0.05
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeGateway:
+class FakeGateway(FakeServer):
     """Plays Meta's Graph API (POST /v23.0/{PNID}/messages, GET /v23.0/{PNID})
     and an Evolution API instance (POST /message/sendText/{instance}, GET
     /instance/connectionState/{instance}). `hang_first` {phone: seconds}: the
     first send to that phone is answered only after that long."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.sends = []         # {t, to, via, status}
+        # requests: the sends only, {t, to, via, n, id}
         self.problems = []
         self.hang_first = {}
         self.n = 0
-        fake = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def reply(self, status, obj):
-                data = json.dumps(obj).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass        # disparo gave up waiting (the timeout test)
-
-            def do_GET(self):
-                if self.path.startswith("/v23.0/%s?" % PNID) or self.path == "/v23.0/%s" % PNID:
-                    return self.reply(200, {"quality_rating": "GREEN", "status": "CONNECTED", "id": PNID})
-                if self.path == "/instance/connectionState/" + INSTANCE:
-                    return self.reply(200, {"instance": {"instanceName": INSTANCE, "state": "open"}})
-                self.reply(404, {"error": "no route " + self.path})
-
-            def do_POST(self):
-                t = time.monotonic()
-                n = int(self.headers.get("Content-Length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(n) or b"null")
-                except ValueError:
-                    body = None
-                if self.path == "/v23.0/%s/messages" % PNID:
-                    return fake._graph(self, t, body)
-                if self.path == "/message/sendText/" + INSTANCE:
-                    return fake._evolution(self, t, body)
-                self.reply(404, {"error": "no route " + self.path})
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handle(self, h, method):
+        if method == "GET":
+            if h.path.startswith("/v23.0/%s?" % PNID) or h.path == "/v23.0/%s" % PNID:
+                return send_json(h, 200, {"quality_rating": "GREEN", "status": "CONNECTED", "id": PNID})
+            if h.path == "/instance/connectionState/" + INSTANCE:
+                return send_json(h, 200, {"instance": {"instanceName": INSTANCE, "state": "open"}})
+            return send_json(h, 404, {"error": "no route " + h.path})
+        t = time.monotonic()
+        try:
+            body = json.loads(read_body(h) or b"null")
+        except ValueError:
+            body = None
+        if h.path == "/v23.0/%s/messages" % PNID:
+            return self._graph(h, t, body)
+        if h.path == "/message/sendText/" + INSTANCE:
+            return self._evolution(h, t, body)
+        send_json(h, 404, {"error": "no route " + h.path})
 
     def _record(self, t, to, via):
         with self.lock:
             self.n += 1
-            first = not any(s["to"] == to for s in self.sends)
+            first = not any(s["to"] == to for s in self.requests)
             rec = {"t": t, "to": to, "via": via, "n": self.n}
-            self.sends.append(rec)
+            self.requests.append(rec)
             hang = self.hang_first.get(to, 0) if first else 0
         return rec, hang
 
     def _graph(self, h, t, body):
         if h.headers.get("Authorization") != "Bearer " + TOKEN:
             self.problems.append("graph: Authorization %r" % h.headers.get("Authorization"))
-            return h.reply(401, {"error": {"code": 190, "message": "Invalid OAuth access token"}})
+            return send_json(h, 401, {"error": {"code": 190, "message": "Invalid OAuth access token"}})
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp" or \
                 body.get("type") != "text" or not isinstance(body.get("text"), dict) or \
                 not re.match(r"^\d{10,15}$", str(body.get("to"))):
             self.problems.append("graph: body %r" % (body,))
-            return h.reply(400, {"error": {"code": 100, "message": "Invalid parameter"}})
+            return send_json(h, 400, {"error": {"code": 100, "message": "Invalid parameter"}})
         rec, hang = self._record(t, body["to"], "graph")
         if hang:
             time.sleep(hang)
         wamid = "wamid.HBgN%s%04d" % (body["to"], rec["n"])
         rec["id"] = wamid
-        h.reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                      "messages": [{"id": wamid}]})
+        send_json(h, 200, {"messaging_product": "whatsapp",
+                           "contacts": [{"input": body["to"], "wa_id": body["to"]}], "messages": [{"id": wamid}]})
 
     def _evolution(self, h, t, body):
         if h.headers.get("apikey") != APIKEY:
             self.problems.append("evolution: apikey %r" % h.headers.get("apikey"))
-            return h.reply(401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}})
+            return send_json(h, 401, {"status": 401, "error": "Unauthorized",
+                                      "response": {"message": "Unauthorized"}})
         if not isinstance(body, dict) or not isinstance(body.get("text"), str) or \
                 not re.match(r"^\d{10,15}$", str(body.get("number"))):
             self.problems.append("evolution: body %r" % (body,))
-            return h.reply(400, {"status": 400, "error": "Bad Request", "response": {"message": ["bad body"]}})
+            return send_json(h, 400, {"status": 400, "error": "Bad Request",
+                                      "response": {"message": ["bad body"]}})
         rec, _ = self._record(t, body["number"], "evolution")
         rec["id"] = "BAE5%08X" % rec["n"]
-        h.reply(201, {"key": {"remoteJid": body["number"] + "@s.whatsapp.net", "fromMe": True, "id": rec["id"]},
-                      "status": "PENDING", "message": {"conversation": body["text"]},
-                      "messageTimestamp": int(time.time())})
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.sends)
+        send_json(h, 201, {"key": {"remoteJid": body["number"] + "@s.whatsapp.net", "fromMe": True, "id": rec["id"]},
+                           "status": "PENDING", "message": {"conversation": body["text"]},
+                           "messageTimestamp": int(time.time())})
 
     def times(self, to):
         return [s["t"] for s in self.snapshot() if s["to"] == to]
@@ -162,9 +118,6 @@ class TestGatewayLimits(E2ETest):
         cfg.update(config)
         return self.ok(self.api.post("/senders", {"name": "meta-%d" % time.time_ns(), "provider": "cloudapi",
                                                   "config": cfg}), 201)
-
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.messages(cid)}
 
     def test_pair_spacing_across_campaigns(self):
         s = self.cloud_sender()
@@ -230,7 +183,7 @@ class TestGatewayLimits(E2ETest):
                            name="resend", resend_unknown=True, start=True)
         c = self.wait_status(ca["id"], "completed", 10)
         self.assertEqual((c["counts"]["unknown"], c["counts"]["sent"]), (1, 1), c["counts"])
-        m = self.by_phone(ca["id"])[x]
+        m = self.messages_by_phone(ca["id"])[x]
         self.assertEqual((m["status"], m["attempts"]), ("unknown", 1), m)
         self.assertEqual((m["error"] or {}).get("code"), "timeout", m)
         self.assertIsNone(m["provider_message_id"])
@@ -238,7 +191,7 @@ class TestGatewayLimits(E2ETest):
         # the resend_unknown campaign sends it again (not before the 6 s pair gap) and it ends sent
         c = self.wait_status(cb["id"], "completed", 15)
         self.assertEqual(c["counts"]["sent"], 2, c["counts"])
-        m = self.by_phone(cb["id"])[y]
+        m = self.messages_by_phone(cb["id"])[y]
         self.assertEqual((m["status"], m["attempts"]), ("sent", 2), m)
         t_y = self.fake.times(y)
         self.assertEqual(len(t_y), 2, "the timed-out send was retried once")
@@ -246,7 +199,7 @@ class TestGatewayLimits(E2ETest):
         self.assertTrue(m["provider_message_id"].startswith("wamid."), m)
         # by now a resend of x would have been allowed: there was none
         self.assertEqual(len(self.fake.times(x)), 1, "an unknown message is never resent")
-        self.assertEqual(self.by_phone(ca["id"])[x]["status"], "unknown")
+        self.assertEqual(self.messages_by_phone(ca["id"])[x]["status"], "unknown")
         for cid in (ca["id"], cb["id"]):
             self.assert_counts_exact(cid)
         self.assertEqual(self.fake.problems, [])

@@ -15,10 +15,8 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import REPO, E2ETest, contacts, free_port, wait_until
+from harness import REPO, E2ETest, contacts, free_port, read_text, wait_until
 
-SPEC_NAME = "whatsapp-cloud-api-v23.0.openapi.yaml"
-SPEC_DIRS = (os.path.join(os.path.dirname(REPO), "shared", "reference"), "/work/shared/reference")
 PRISM_SH = os.path.join(REPO, "scripts", "prism.sh")
 START_TIMEOUT = 60.0     # Prism parses the 1 MiB spec before it listens: ~3 s here, more under load
 INSTALL_TIMEOUT = 300.0  # `make test` installs first; run.py alone may have to
@@ -32,12 +30,13 @@ UA = "disparo-e2e/1.0.0"
 
 
 def find_spec():
-    for d in SPEC_DIRS:
-        p = os.path.join(d, SPEC_NAME)
-        if os.path.isfile(p):
-            return os.path.realpath(p)
-    raise AssertionError("%s is in none of %s: the Prism tests need Meta's OpenAPI file "
-                         "(shared/ beside the repository)" % (SPEC_NAME, ", ".join(SPEC_DIRS)))
+    """The spec's path, looked up where scripts/prism.sh looks (its `spec` command)."""
+    r = subprocess.run([PRISM_SH, "spec"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError("%s: the Prism tests need Meta's OpenAPI file (shared/ beside the repository)"
+                             % r.stderr.decode("utf-8", "replace").strip())
+    return os.path.realpath(r.stdout.decode().strip())
 
 
 class Prism:
@@ -110,11 +109,7 @@ class Prism:
         self.proc = None
 
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def log_tail(self, n=30):
         return "\n".join(self.log_text().splitlines()[-n:])

@@ -8,13 +8,10 @@ receipts, messages from contacts) to /webhooks/{id}/{secret}."""
 import json
 import re
 import secrets
-import sys
-import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import E2ETest, contacts, wait_until
+from harness import E2ETest, FakeServer, contacts, read_body, send_json, wait_until
 
 TOKEN = "uaz-e2e-instance-token"
 OWNER = "5511000000000"
@@ -32,15 +29,7 @@ MENU_KEYS = COMMON_KEYS | {"type", "text", "choices", "footerText", "listButton"
 MEDIA_TYPES = {"image", "video", "document", "audio", "myaudio", "ptt", "sticker"}
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection disparo drops (a timeout, a reset keep-alive) is no test error."""
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeUazapi:
+class FakeUazapi(FakeServer):
     """One uazapiGO instance. `connected` False makes every /send/ answer 401
     {"error": "No session"} and /instance/status say disconnected.
     `hang_first` {phone: (seconds, sent)}: the first send to that phone is
@@ -48,46 +37,21 @@ class FakeUazapi:
     request is recorded; `problems` lists requests that break the spec."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.requests = []      # {t, method, path, headers, body, status, messageid}
+        # requests: {t, method, path, headers, body, status, messageid}
         self.problems = []
         self.connected = True
         self.hang_first = {}
         self.stored = []        # Message objects the instance sent (for /message/find)
         self.n = 0
-        fake = self
-
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-        self.httpd = QuietServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__()
 
     # -- the gateway
     def _problem(self, rec, what):
         self.problems.append("%s %s: %s (body %r)" % (rec["method"], rec["path"], what, rec["body"]))
 
-    def _handle(self, h, method):
+    def handle(self, h, method):
         t = time.monotonic()
-        n = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(n) if n else b""
+        raw = read_body(h)
         rec = {"t": t, "method": method, "path": h.path, "raw": raw, "body": None,
                "headers": {k.lower(): v for k, v in h.headers.items()}, "status": None, "messageid": None}
         status, obj = self._route(rec)
@@ -99,15 +63,7 @@ class FakeUazapi:
             self.requests.append(rec)
         if first and rec["body"].get("number") in self.hang_first:
             time.sleep(self.hang_first[rec["body"]["number"]][0])
-        data = json.dumps(obj).encode()
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            pass
+        send_json(h, status, obj)
 
     def _route(self, rec):
         path, method = rec["path"], rec["method"]
@@ -202,10 +158,6 @@ class FakeUazapi:
                 "status": {"connected": False, "loggedIn": False, "jid": None}}
 
     # -- queries
-    def snapshot(self):
-        with self.lock:
-            return list(self.requests)
-
     def sends(self, ok_only=True):
         return [r for r in self.snapshot() if r["path"].startswith("/send/")
                 and (r["status"] == 200 or not ok_only)]
@@ -274,16 +226,6 @@ class TestUazapi(E2ETest):
         st, _, body = self.api.raw("POST", path or self.hook, raw, hdrs, token=None)
         return st, body
 
-    def by_phone(self, cid):
-        return {m["phone"]: m for m in self.messages(cid)}
-
-    def health(self):
-        return self.ok(self.api.get("/senders/%d" % self.sid))["health"]
-
-    def wait_healthy_checked(self):
-        return wait_until(lambda: (lambda h: h["checked_at"] and h["in_rotation"] and h)(self.health()),
-                          10, "the first health check")
-
     # -- tests
     def test_sender_shape(self):
         s = self.sender
@@ -295,7 +237,7 @@ class TestUazapi(E2ETest):
         got = self.ok(self.api.get("/senders/%d" % self.sid))
         self.assertEqual(got["webhook_path"], "/webhooks/%d/********" % self.sid, "masked outside create")
         self.assertNotIn(self.secret, json.dumps(self.ok(self.api.get("/senders"))))
-        h = self.wait_healthy_checked()
+        h = self.wait_health_checked(self.sid)
         self.assertEqual(h["state"], "connected")
         self.assertIsNone(h["held_reason"])
         st = [r for r in self.fake.snapshot() if r["path"] == "/instance/status"]
@@ -327,7 +269,7 @@ class TestUazapi(E2ETest):
         sources = set()
         for c, people, path in ((c_text, text_people, "/send/text"), (c_btn, btn_people, "/send/menu"),
                                 (c_media, media_people, "/send/media")):
-            msgs = self.by_phone(c["id"])
+            msgs = self.messages_by_phone(c["id"])
             for p in people:
                 m = msgs[p["phone"]]
                 recs = sends.get(p["phone"], [])
@@ -351,14 +293,14 @@ class TestUazapi(E2ETest):
         md = sends[media_people[0]["phone"]][0]["body"]
         self.assertEqual((md["type"], md["file"], md.get("text")),
                          ("image", "https://cdn.example.com/promo.jpg", "Veja a foto"))
-        self.assertTrue(self.health()["in_rotation"])
+        self.assertTrue(self.sender_health(self.sid)["in_rotation"])
 
     def test_receipts_and_webhook_secret(self):
         people = contacts(3)
         c = self.campaign([self.sid], people, start=True)
         cid = c["id"]
         self.wait_status(cid, "completed", 20)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         a, b, d = (msgs[p["phone"]] for p in people)
         ida, idb = a["provider_message_id"], b["provider_message_id"]
         self.assertTrue(ida and idb)
@@ -381,7 +323,7 @@ class TestUazapi(E2ETest):
         self.assertEqual(st, 200, body)
         st, body = self.post_hook(receipt_event([idb], "Read", b["phone"]))
         self.assertEqual(st, 200, body)
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         self.assertEqual(msgs[a["phone"]]["status"], "delivered")
         self.assertIsNotNone(msgs[a["phone"]]["delivered_at"])
         self.assertEqual(msgs[b["phone"]]["status"], "read")
@@ -392,12 +334,12 @@ class TestUazapi(E2ETest):
         self.assertEqual(self.post_hook(ev)[0], 200)
         self.assertEqual(self.post_hook(receipt_event([idb], "Delivered", b["phone"]))[0], 200)
         self.assertEqual(self.get_campaign(cid)["counts"], counts)
-        self.assertEqual(self.by_phone(cid)[b["phone"]]["status"], "read")
+        self.assertEqual(self.messages_by_phone(cid)[b["phone"]]["status"], "read")
         # the secret in X-Disparo-Secret on the bare path is accepted too
         st, body = self.post_hook(receipt_event([ida], "Read", a["phone"]), path=base,
                                   headers={"X-Disparo-Secret": self.secret})
         self.assertEqual(st, 200, body)
-        self.assertEqual(self.by_phone(cid)[a["phone"]]["status"], "read")
+        self.assertEqual(self.messages_by_phone(cid)[a["phone"]]["status"], "read")
         c = self.assert_counts_exact(cid)
         self.assertEqual((c["counts"]["sent"], c["counts"]["delivered"], c["counts"]["read"]), (1, 0, 2))
 
@@ -411,8 +353,8 @@ class TestUazapi(E2ETest):
             "interval": {"min_ms": 0, "max_ms": 0}, "start": True}), 201)
         self.wait_status(c["id"], "completed", 20)
         self.wait_status(cb["id"], "completed", 20)
-        a, b = (self.by_phone(c["id"])[p["phone"]] for p in people)
-        d = self.by_phone(cb["id"])[btn_people[0]["phone"]]
+        a, b = (self.messages_by_phone(c["id"])[p["phone"]] for p in people)
+        d = self.messages_by_phone(cb["id"])[btn_people[0]["phone"]]
 
         # our own message echoed back (fromMe, sent by the API) is no reply; nor is a wrong secret
         st, _ = self.post_hook(message_event(a["phone"], "Oi C1", from_me=True, message_type="ExtendedTextMessage"))
@@ -420,7 +362,7 @@ class TestUazapi(E2ETest):
         st, _ = self.post_hook(message_event(a["phone"], "Quero"), path="/webhooks/%d/%s" % (self.sid, "z" * 32))
         self.assertEqual(st, 401)
         self.assertEqual(self.get_campaign(c["id"])["counts"]["replied"], 0)
-        self.assertIsNone(self.by_phone(c["id"])[a["phone"]]["reply"])
+        self.assertIsNone(self.messages_by_phone(c["id"])[a["phone"]]["reply"])
 
         # a contact's answer quoting our message
         st, body = self.post_hook(message_event(a["phone"], "Quero saber mais", quoted=a["provider_message_id"],
@@ -428,11 +370,11 @@ class TestUazapi(E2ETest):
         self.assertEqual(st, 200, body)
         c1 = self.get_campaign(c["id"])
         self.assertEqual((c1["counts"]["replied"], c1["counts"]["clicked"]), (1, 0), c1["counts"])
-        m = self.by_phone(c["id"])[a["phone"]]
+        m = self.messages_by_phone(c["id"])[a["phone"]]
         self.assertEqual(m["reply"]["text"], "Quero saber mais")
         self.assertIsNone(m["reply"]["button_id"])
         self.assertIsNotNone(m["reply"]["at"])
-        self.assertIsNone(self.by_phone(c["id"])[b["phone"]]["reply"])
+        self.assertIsNone(self.messages_by_phone(c["id"])[b["phone"]]["reply"])
         # a stranger's message changes nothing
         st, _ = self.post_hook(message_event("5511988887777", "quem é?"))
         self.assertEqual(st, 200)
@@ -443,7 +385,7 @@ class TestUazapi(E2ETest):
         self.assertEqual(st, 200, body)
         c2 = self.get_campaign(cb["id"])
         self.assertEqual((c2["counts"]["replied"], c2["counts"]["clicked"]), (1, 1), c2["counts"])
-        m = self.by_phone(cb["id"])[d["phone"]]
+        m = self.messages_by_phone(cb["id"])[d["phone"]]
         self.assertEqual((m["reply"]["text"], m["reply"]["button_id"]), ("Sim", "sim"))
         self.assertIsNotNone(m["clicked_at"])
         self.assertEqual(self.get_campaign(c["id"])["counts"]["replied"], 1, "the click went to its own campaign")
@@ -459,7 +401,7 @@ class TestUazapi(E2ETest):
         cid = self.campaign([self.sid], people, resend_unknown=True, start=True)["id"]
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual(c["counts"]["sent"], 3, c["counts"])
-        msgs = self.by_phone(cid)
+        msgs = self.messages_by_phone(cid)
         sends = {}
         for r in self.fake.sends(ok_only=False):
             sends.setdefault(r["body"]["number"], []).append(r)
@@ -481,14 +423,14 @@ class TestUazapi(E2ETest):
         self.assert_counts_exact(cid)
 
     def test_disconnected_instance_is_held_then_recovers(self):
-        self.wait_healthy_checked()
+        self.wait_health_checked(self.sid)
         self.fake.connected = False           # the phone lost its session
         people = contacts(5)
         other = contacts(2, prefix="55119800")     # a second campaign on the same sender
         c = self.campaign([self.sid], people, start=True)
         cid = c["id"]
         cid2 = self.campaign([self.sid], other, start=True)["id"]
-        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.health()), 10,
+        h = wait_until(lambda: (lambda h: not h["in_rotation"] and h)(self.sender_health(self.sid)), 10,
                        "the sender leaves rotation")
         self.assertIn("disconnected", h["held_reason"] or "", h)
         # the sends in flight when it went come back too
@@ -503,8 +445,8 @@ class TestUazapi(E2ETest):
                                    for e in self.events(k)), 5, "a sender_held event on campaign %d" % k)
             wait_until(lambda: self.get_campaign(k)["state_reason"] == "no_sender", 5, "no_sender")
         # the messages it could not take are queued again, with no attempt counted
-        msgs = self.by_phone(cid)
-        msgs.update(self.by_phone(cid2))
+        msgs = self.messages_by_phone(cid)
+        msgs.update(self.messages_by_phone(cid2))
         for p in people + other:
             m = msgs[p["phone"]]
             self.assertEqual(m["status"], "queued", m)
@@ -516,13 +458,13 @@ class TestUazapi(E2ETest):
         # while held it is asked again every --hold-recheck-ms
         n0 = self.fake.status_calls()
         wait_until(lambda: self.fake.status_calls() >= n0 + 2, 5, "health rechecks while held")
-        self.assertEqual(self.health()["state"], "disconnected")
-        self.assertFalse(self.health()["in_rotation"])
+        self.assertEqual(self.sender_health(self.sid)["state"], "disconnected")
+        self.assertFalse(self.sender_health(self.sid)["in_rotation"])
         self.assertEqual(len(self.fake.sends(ok_only=False)), n_refused, "nothing is sent to a held sender")
 
         self.fake.connected = True            # scanned the QR code again
-        wait_until(lambda: self.health()["in_rotation"], 5, "the sender comes back by itself")
-        self.assertIsNone(self.health()["held_reason"])
+        wait_until(lambda: self.sender_health(self.sid)["in_rotation"], 5, "the sender comes back by itself")
+        self.assertIsNone(self.sender_health(self.sid)["held_reason"])
         c = self.wait_status(cid, "completed", 20)
         self.assertEqual(c["counts"]["sent"], 5, c["counts"])
         self.assertEqual(self.wait_status(cid2, "completed", 5)["counts"]["sent"], 2)
